@@ -1,0 +1,58 @@
+# The two commands of the README:
+#   make book   - set up .venv, build the site (_build/html) and the slides (_build/html/slides)
+#   make test   - the same set-up and build, then the unit tests and nbval over every notebook (quick mode)
+# Also: make execute [NB=chapters/01_tensors.ipynb]  - re-run notebooks in quick mode and store outputs.
+
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
+NB     ?= chapters/*.ipynb
+
+# Real offline data beside the project (MNIST subset, CIFAR-10 JPEG) is used when present.
+SHARED_DATA := $(abspath ../shared/data)
+ifneq ($(wildcard $(SHARED_DATA)),)
+export BOOK_DATA_DIR ?= $(SHARED_DATA)
+endif
+
+.PHONY: book site slides test unit nbval execute vendor browser clean
+
+$(STAMP): requirements.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { echo "Need Python 3.11 ($(PYTHON)); set PYTHON=..."; exit 1; }
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.txt
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+vendor: $(STAMP)
+	$(BIN)/python tools/vendor.py
+
+site: $(STAMP) vendor
+	$(BIN)/jupyter-book build . --warningiserror --keep-going
+
+slides: $(STAMP) vendor
+	$(BIN)/python tools/slides.py _build/html/slides
+
+book: site slides
+	@echo
+	@echo "Site:   $(CURDIR)/_build/html/index.html"
+	@echo "Slides: $(CURDIR)/_build/html/slides/  (e.g. 00_intro.slides.html; open in a browser, works offline)"
+
+browser:
+	@bash tools/ensure_chromium.sh
+
+unit: $(STAMP)
+	BOOK_MODE=quick $(BIN)/python -m pytest -q tests
+
+nbval: $(STAMP)
+	BOOK_MODE=quick \
+	  $(BIN)/python -m pytest -q --nbval $(NB) --sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
+
+test: book browser
+	BOOK_MODE=quick $(BIN)/python -m pytest -q tests $(NB) --nbval --sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
+
+execute: $(STAMP)
+	BOOK_MODE=quick $(BIN)/python tools/execute.py $(NB)
+
+clean:
+	rm -rf _build

@@ -1,0 +1,30 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real offline data beside the project (../shared/data), when it exists."""
+    path = Path(os.environ.get("BOOK_DATA_DIR", ROOT.parent / "shared" / "data"))
+    if not (path / "MNIST" / "raw").is_dir():
+        pytest.skip(f"no offline data at {path} (set BOOK_DATA_DIR)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def built_site() -> Path:
+    html = ROOT / "_build" / "html"
+    assert (html / "index.html").is_file(), "the site is not built: run `make book` (make test does) first"
+    return html

@@ -1,0 +1,143 @@
+import gzip
+import hashlib
+import os
+import tarfile
+import threading
+from functools import partial
+from http.server import HTTPServer, SimpleHTTPRequestHandler
+from pathlib import Path
+
+import pytest
+import torch
+
+from book import data
+
+
+@pytest.fixture
+def http_dir(tmp_path):
+    """A local HTTP server over a folder (loopback only), for the download code."""
+    served = tmp_path / "served"
+    served.mkdir()
+    handler = partial(SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *a: None
+    server = HTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield served, f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def test_data_root_order(monkeypatch, tmp_path):
+    monkeypatch.delenv(data.DATA_ENV, raising=False)
+    assert data.data_root() == data.REPO_ROOT / "data"
+    monkeypatch.setenv(data.DATA_ENV, str(tmp_path))
+    assert data.data_root() == tmp_path
+    assert data.data_root(tmp_path / "x") == tmp_path / "x"
+
+
+def test_download_tries_mirrors_and_checks_md5(http_dir, tmp_path):
+    served, url = http_dir
+    payload = b"mnist bytes" * 100
+    (served / "good.bin").write_bytes(payload)
+    (served / "bad.bin").write_bytes(b"corrupt")
+    md5 = hashlib.md5(payload).hexdigest()
+    dest = tmp_path / "out" / "file.bin"
+    # first mirror missing (404), second serves a corrupt file, third is right
+    got = data.download([f"{url}/missing.bin", f"{url}/bad.bin", f"{url}/good.bin"], dest, md5=md5)
+    assert got == dest and dest.read_bytes() == payload
+    assert not list(dest.parent.glob("*.part"))
+
+
+def test_download_failure_says_what_to_do_and_leaves_nothing(http_dir, tmp_path):
+    served, url = http_dir
+    (served / "bad.bin").write_bytes(b"corrupt")
+    dest = tmp_path / "dl" / "file.bin"
+    with pytest.raises(data.DatasetUnavailable) as err:
+        data.download([f"{url}/bad.bin", f"{url}/none.bin"], dest, md5="0" * 32)
+    msg = str(err.value)
+    assert "checksum mismatch" in msg and "404" in msg
+    assert str(dest.parent) in msg and data.DATA_ENV in msg
+    assert list(dest.parent.iterdir()) == []  # no half-written file
+
+
+def test_extract_is_atomic_and_rejects_escaping_paths(tmp_path):
+    src = tmp_path / "src" / "pack"
+    src.mkdir(parents=True)
+    (src / "a.txt").write_text("hello")
+    archive = tmp_path / "pack.tar.gz"
+    with tarfile.open(archive, "w:gz") as t:
+        t.add(src, arcname="pack")
+    out = data.extract(archive, tmp_path / "dest" / "pack")
+    assert (out / "a.txt").read_text() == "hello"
+    assert [p.name for p in out.parent.iterdir()] == ["pack"]  # no temporary folder left
+    evil = tmp_path / "evil.tar"
+    with tarfile.open(evil, "w") as t:
+        info = tarfile.TarInfo("../escape.txt")
+        info.size = 0
+        t.addfile(info)
+    with pytest.raises(Exception):
+        data.extract(evil, tmp_path / "dest2")
+    assert not (tmp_path / "escape.txt").exists() and not (tmp_path / "dest2").exists()
+
+
+def _write_idx(path: Path, items: torch.Tensor):
+    dims = list(items.shape)
+    header = bytes([0, 0, 8, len(dims)]) + b"".join(d.to_bytes(4, "big") for d in dims)
+    path.write_bytes(header + items.to(torch.uint8).numpy().tobytes())
+
+
+def test_check_idx_detects_truncation(tmp_path):
+    p = tmp_path / "x-idx1-ubyte"
+    _write_idx(p, torch.arange(10))
+    assert data.check_idx(p) == 10
+    p.write_bytes(p.read_bytes()[:-3])
+    with pytest.raises(data.DatasetUnavailable, match="truncated"):
+        data.check_idx(p)
+
+
+def test_mnist_offline_message_lists_files_and_folder(tmp_path):
+    with pytest.raises(data.DatasetUnavailable) as err:
+        data.load_mnist(root=tmp_path, download=False)
+    msg = str(err.value)
+    assert all(f in msg for f in data.MNIST_FILES)
+    assert str(tmp_path / "MNIST" / "raw") in msg and data.DATA_ENV in msg
+
+
+def test_mnist_from_shared_data(shared_data):
+    train = data.load_mnist(train=True, root=shared_data, download=False)
+    test = data.load_mnist(train=False, root=shared_data, download=False)
+    assert len(train) == 17_435 and len(test) == 10_000  # the offline subset, not 60,000
+    img, label = test[0]
+    assert img.size == (28, 28) and label == 7  # the first official test digit is a 7
+
+
+def test_cifar10_from_jpeg_archive(shared_data, tmp_path, monkeypatch):
+    if not (shared_data / data.CIFAR10_JPEG[0]).is_file():
+        pytest.skip("no cifar10-jpeg.tar.gz in the offline data")
+    monkeypatch.setenv(data.CACHE_ENV, str(tmp_path))
+    test = data.load_cifar10(train=False, root=shared_data, download=False)
+    assert len(test) == 10_000 and tuple(test.classes) == data.CIFAR10_CLASSES
+    img, label = test[0]
+    assert img.size == (32, 32) and 0 <= label < 10
+    assert len(data.load_cifar10(train=True, root=shared_data, download=False)) == 50_000
+
+
+def test_cifar10_damaged_archive_is_refused(tmp_path):
+    (tmp_path / data.CIFAR10_JPEG[0]).write_bytes(b"not an archive")
+    with pytest.raises(data.DatasetUnavailable, match="damaged"):
+        data.load_cifar10(root=tmp_path, download=False)
+
+
+def test_spiral_is_seeded_and_balanced():
+    X, y = data.make_spiral(100, 3, seed=1)
+    X2, _ = data.make_spiral(100, 3, seed=1)
+    assert X.shape == (300, 2) and torch.equal(X, X2)
+    assert y.bincount().tolist() == [100, 100, 100]
+    assert X.norm(dim=1).max() <= 1.0 + 1e-6
+
+
+def test_subset_is_seeded():
+    ds = list(range(100))
+    a, b = data.subset(ds, 10, seed=0), data.subset(ds, 10, seed=0)
+    assert list(a) == list(b) and len(a) == 10 and len(set(a)) == 10
+    assert data.subset(ds, None) is ds
