@@ -15,7 +15,7 @@ ifneq ($(wildcard $(SHARED_DATA)),)
 export BOOK_DATA_DIR ?= $(SHARED_DATA)
 endif
 
-.PHONY: book site slides test unit nbval execute vendor browser clean
+.PHONY: book site slides test unit nbval execute vendor sysdeps clean
 
 $(STAMP): requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { echo "Need Python 3.11 ($(PYTHON)); set PYTHON=..."; exit 1; }
@@ -38,18 +38,18 @@ book: site slides
 	@echo "Site:   $(CURDIR)/_build/html/index.html"
 	@echo "Slides: $(CURDIR)/_build/html/slides/  (e.g. 00_intro.slides.html; open in a browser, works offline)"
 
-browser:
-	@bash tools/ensure_chromium.sh
+sysdeps:
+	@bash tools/ensure_system_deps.sh
 
 unit: $(STAMP)
 	BOOK_MODE=quick $(BIN)/python -m pytest -q tests
 
 nbval: $(STAMP)
 	BOOK_MODE=quick \
-	  $(BIN)/python -m pytest -q --nbval $(NB) --sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
+	  $(BIN)/python -m pytest -q --nbval $(NB) --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
 
-test: book browser
-	BOOK_MODE=quick $(BIN)/python -m pytest -q tests $(NB) --nbval --sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
+test: book sysdeps
+	BOOK_MODE=quick $(BIN)/python -m pytest -q tests $(NB) --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
 
 execute: $(STAMP)
 	BOOK_MODE=quick $(BIN)/python tools/execute.py $(NB)

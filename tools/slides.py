@@ -80,4 +80,4 @@ def build(out_dir: Path) -> list[Path]:
 
 
 if __name__ == "__main__":
-    build(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "_build" / "html" / "slides")
+    build(Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else ROOT / "_build" / "html" / "slides")

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# System programs the tests use, from Debian's packages (no browser download):
+#   chromium  - opens the slides in the slides test
+#   graphviz  - `dot`, which torchviz and the autodiff chapter use to draw computation graphs
+# Installed with apt-get when missing and running as root. Never fails the build by itself: without
+# Chromium the slides test is skipped and says why; without dot the autodiff chapter says so (and nbval,
+# which expects the drawn graph, reports the difference).
+missing=()
+command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || missing+=(chromium)
+command -v dot >/dev/null 2>&1 || missing+=(graphviz)
+if [ ${#missing[@]} -eq 0 ]; then echo "system deps: chromium and graphviz present"; exit 0; fi
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "system deps: installing ${missing[*]} with apt-get"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null) \
+    || echo "system deps: apt-get could not install ${missing[*]}"
+else
+  echo "system deps: missing ${missing[*]} (not root or no apt-get): install them with your package manager"
+fi
+exit 0
