@@ -41,3 +41,15 @@ def test_pages_load_nothing_from_the_network(built_site):
             offenders.append(f"{page.relative_to(built_site)}: {m.group(0)}")
     assert offenders == []
     assert (built_site / "_static" / "mathjax" / "tex-mml-chtml.js").is_file()
+
+
+def test_search_page_finds_chinese_words_offline(built_site, browser):
+    """Sphinx's own search page, in a real browser, with every network request blocked."""
+    page = browser.new_page()
+    page.route("**/*", lambda route: route.abort() if not route.request.url.startswith("file:")
+               else route.continue_())
+    page.goto((built_site / "search.html").as_uri() + "?q=模式")
+    page.wait_for_selector("#search-results ul.search li", timeout=20_000)
+    titles = page.locator("#search-results ul.search li").all_inner_texts()
+    page.close()
+    assert any("AI中的编程" in t for t in titles)

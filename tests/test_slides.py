@@ -1,28 +1,10 @@
 """Open every slide deck in headless Chromium, offline: reveal.js must start and show the slide count
 that the notebook's slideshow metadata implies. Any request that leaves the file system fails the test."""
-import shutil
-
 import nbformat
 import pytest
 
 import nbtool
 from slides import expected_slide_count
-
-BROWSERS = ("chromium", "chromium-browser", "google-chrome")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    exe = next((shutil.which(b) for b in BROWSERS if shutil.which(b)), None)
-    if exe is None:
-        pytest.skip("no Chromium on this machine (make test installs Debian's chromium when it runs as root)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, headless=True,
-                              args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield b
-        b.close()
-
 
 @pytest.mark.parametrize("path", nbtool.chapter_notebooks(), ids=lambda p: p.name)
 def test_slides_open_offline(built_site, browser, path):
