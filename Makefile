@@ -15,6 +15,15 @@ ifneq ($(wildcard $(SHARED_DATA)),)
 export BOOK_DATA_DIR ?= $(SHARED_DATA)
 endif
 
+# Bit-for-bit reproducible CPU numbers (the stored outputs that nbval compares): fix the thread count and
+# cap the instruction set of PyTorch's kernels (ATen, oneDNN) and of MKL at AVX2, which every x86-64 CI
+# machine has. Without the cap, a CPU with AVX-512 sums in another order and a CNN's loss differs in the
+# 3rd digit after a few hundred steps. The caps only apply to make's commands, not to readers' notebooks.
+export OMP_NUM_THREADS ?= 2
+export ATEN_CPU_CAPABILITY ?= avx2
+export ONEDNN_MAX_CPU_ISA ?= AVX2
+export MKL_CBWR ?= AVX2,STRICT
+
 .PHONY: book site slides test unit nbval execute vendor sysdeps clean
 
 $(STAMP): requirements.txt

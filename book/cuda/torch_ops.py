@@ -1,0 +1,112 @@
+"""The ReLU kernels of ``cuda_src/elementwise.cu`` as PyTorch operators.
+
+* ``ReLUFunction``: a ``torch.autograd.Function`` (forward and backward each launch a kernel);
+* ``book::cuda_relu``: a ``torch.library.custom_op`` with ``register_autograd`` and a fake (meta)
+  implementation, so ``torch.compile`` and ``opcheck`` can trace it.
+
+CUDA tensors run through PyCUDA (pointers from ``__cuda_array_interface__``); CPU tensors run through the
+emulator (the same ``.cu`` source compiled with g++).
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+from . import device_ptr, load, source
+
+BLOCK = 256
+
+
+@lru_cache(maxsize=None)
+def _emulator_module():
+    from .emulator import SourceModule
+    return SourceModule(source("elementwise"), no_extern_c=True)
+
+
+def _function(name: str, device: torch.device):
+    if device.type == "cuda":
+        drv, SourceModule, backend = load()
+        if backend != "pycuda":
+            raise RuntimeError("CUDA tensor given but PyCUDA is not available (pip install pycuda)")
+        from . import module
+        return module("elementwise").get_function(name)
+    if device.type == "cpu":
+        return _emulator_module().get_function(name)
+    raise RuntimeError(f"no implementation for device {device}")
+
+
+def _launch(name: str, *tensors: torch.Tensor) -> None:
+    n = tensors[0].numel()
+    grid = (max(1, (n + BLOCK - 1) // BLOCK), 1)
+    _function(name, tensors[0].device)(*[device_ptr(t) for t in tensors], np.int32(n), block=(BLOCK, 1, 1),
+                                       grid=grid)
+    if tensors[0].device.type == "cuda":
+        torch.cuda.synchronize()  # PyCUDA launched on its own stream
+
+
+def _check(x: torch.Tensor) -> torch.Tensor:
+    if x.dtype != torch.float32:
+        raise TypeError(f"the kernel takes float32, got {x.dtype}")
+    return x.detach().contiguous()
+
+
+def relu_forward(x: torch.Tensor) -> torch.Tensor:
+    x = _check(x)
+    y = torch.empty_like(x)
+    if x.numel():
+        _launch("relu_fwd", x, y)
+    return y
+
+
+def relu_backward(x: torch.Tensor, grad_y: torch.Tensor) -> torch.Tensor:
+    x, grad_y = _check(x), _check(grad_y)
+    grad_x = torch.empty_like(x)
+    if x.numel():
+        _launch("relu_bwd", x, grad_y, grad_x)
+    return grad_x
+
+
+class ReLUFunction(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return relu_forward(x)
+
+    @staticmethod
+    def backward(ctx, grad_y):
+        (x,) = ctx.saved_tensors
+        return relu_backward(x, grad_y)
+
+
+@torch.library.custom_op("book::cuda_relu", mutates_args=())
+def cuda_relu(x: torch.Tensor) -> torch.Tensor:
+    return relu_forward(x)
+
+
+@cuda_relu.register_fake
+def _(x):
+    return torch.empty_like(x)
+
+
+@torch.library.custom_op("book::cuda_relu_backward", mutates_args=())
+def cuda_relu_backward(x: torch.Tensor, grad_y: torch.Tensor) -> torch.Tensor:
+    return relu_backward(x, grad_y)
+
+
+@cuda_relu_backward.register_fake
+def _(x, grad_y):
+    return torch.empty_like(x)
+
+
+def _setup_context(ctx, inputs, output):
+    ctx.save_for_backward(inputs[0])
+
+
+def _backward(ctx, grad_y):
+    (x,) = ctx.saved_tensors
+    return cuda_relu_backward(x, grad_y)
+
+
+cuda_relu.register_autograd(_backward, setup_context=_setup_context)

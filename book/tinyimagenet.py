@@ -1,0 +1,214 @@
+"""Tiny ImageNet (200 classes, 64x64): the official archive, a Dataset for its layout, the notes'
+validation-folder reorganisation in Python, and a small fake archive in the same layout for tests.
+
+Official layout (``tiny-imagenet-200.zip``, 248,100,043 bytes, md5 ``90528d7ca1a48142e341f4ef8d21d0de``)::
+
+    tiny-imagenet-200/
+      wnids.txt                      200 WordNet ids, one a line
+      words.txt                      "<wnid>\\t<names>" for all of WordNet (82,115 lines)
+      train/<wnid>/images/*.JPEG     500 per class
+      train/<wnid>/<wnid>_boxes.txt  bounding boxes (unused here)
+      val/images/*.JPEG              10,000 images in ONE folder ...
+      val/val_annotations.txt        ... labelled here: "<file>\\t<wnid>\\tx0\\ty0\\tx1\\ty1"
+      test/images/*.JPEG             unlabelled
+
+:class:`TinyImageNet` reads this layout directly (no reorganisation needed), and also the layout after
+:func:`reorganize_val` (``val/<wnid>/<file>``), which is what ``torchvision.datasets.ImageFolder`` wants.
+"""
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+import torch
+
+from .data import DatasetUnavailable, _help, cache_dir, check_md5, data_root, download, extract
+
+TINY_URLS = ["http://cs231n.stanford.edu/tiny-imagenet-200.zip"]
+TINY_ZIP = "tiny-imagenet-200.zip"
+TINY_MD5 = "90528d7ca1a48142e341f4ef8d21d0de"
+TINY_DIR = "tiny-imagenet-200"
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def get_tiny_imagenet(root=None, download_ok: bool = True, md5: str = TINY_MD5, urls=None) -> Path:
+    """The extracted ``tiny-imagenet-200`` folder, from (in order): ``<root>/tiny-imagenet-200/``;
+    ``<root>/tiny-imagenet-200.zip`` (md5-checked, extracted once into the cache folder); a download
+    into ``<root>`` (md5-checked). Offline, raises :class:`DatasetUnavailable` saying what to do.
+    """
+    root = data_root(root)
+    folder = root / TINY_DIR
+    if (folder / "wnids.txt").is_file():
+        return folder
+    archive = root / TINY_ZIP
+    if archive.is_file():
+        if not check_md5(archive, md5):
+            raise DatasetUnavailable(f"{archive} does not have md5 {md5}: it is damaged or incomplete; "
+                                     "delete it and download it again.")
+    elif download_ok:
+        archive = download(urls or TINY_URLS, archive, md5=md5)   # raises DatasetUnavailable offline
+    else:
+        raise DatasetUnavailable(_help("Tiny ImageNet", [TINY_DIR + "/", TINY_ZIP], root, TINY_URLS, []))
+    return extract(archive, cache_dir() / f"tiny-imagenet-{md5[:8]}" / TINY_DIR)
+
+
+def read_wnids(root) -> list[str]:
+    """The class ids in sorted order (= ImageFolder's order, so labels agree with it)."""
+    return sorted(line.strip() for line in Path(root, "wnids.txt").read_text().splitlines() if line.strip())
+
+
+def read_words(root, wnids=None) -> dict[str, str]:
+    """``wnid -> "first name"`` for the given ids (all of ``words.txt`` if None)."""
+    wanted = set(wnids) if wnids is not None else None
+    names = {}
+    for line in Path(root, "words.txt").read_text(encoding="utf-8").splitlines():
+        wnid, _, text = line.partition("\t")
+        if wanted is None or wnid in wanted:
+            names[wnid] = text.split(",")[0].strip()
+    return names
+
+
+def read_val_annotations(root) -> list[tuple[str, str]]:
+    """``[(file name, wnid), ...]`` from ``val/val_annotations.txt`` (tab or space separated)."""
+    rows = []
+    for line in Path(root, "val", "val_annotations.txt").read_text().splitlines():
+        parts = line.split()
+        if len(parts) >= 2:
+            rows.append((parts[0], parts[1]))
+    return rows
+
+
+def reorganize_val(root) -> dict[str, int]:
+    """Move ``val/images/<file>`` to ``val/<wnid>/<file>`` as the notes' ``tinyimagenet.sh`` does.
+
+    Idempotent and safe to interrupt: every move is one ``os.replace`` (atomic on one file system), so a
+    file is always either still in ``images/`` or already in its class folder, never lost or half-copied;
+    running it again finishes what an interrupted run left. ``val/images`` is removed only once empty.
+    Returns counts: ``moved``, ``already`` (in place from an earlier run), ``missing`` (in neither place).
+    """
+    root = Path(root)
+    val = root / "val"
+    src_dir = val / "images"
+    counts = {"moved": 0, "already": 0, "missing": 0}
+    for name, wnid in read_val_annotations(root):
+        src, dst = src_dir / name, val / wnid / name
+        if dst.is_file():
+            counts["already"] += 1
+            if src.is_file():          # both exist (copied by hand?): the class folder wins
+                src.unlink()
+            continue
+        if not src.is_file():
+            counts["missing"] += 1
+            continue
+        dst.parent.mkdir(exist_ok=True)
+        os.replace(src, dst)
+        counts["moved"] += 1
+    if src_dir.is_dir() and not any(src_dir.iterdir()):
+        src_dir.rmdir()
+    return counts
+
+
+class TinyImageNet(torch.utils.data.Dataset):
+    """``split="train"`` or ``"val"`` of a ``tiny-imagenet-200`` folder; items are ``(image, label)`` with
+    labels indexing :attr:`classes` (sorted wnids). Reads the official layout and the reorganised one."""
+
+    def __init__(self, root, split: str = "train", transform=None):
+        if split not in ("train", "val"):
+            raise ValueError(f"split must be 'train' or 'val', got {split!r}")
+        self.root, self.split, self.transform = Path(root), split, transform
+        self.classes = read_wnids(self.root)
+        self.class_to_idx = {w: i for i, w in enumerate(self.classes)}
+        self.samples: list[tuple[Path, int]] = []
+        if split == "train":
+            for wnid in self.classes:
+                folder = self.root / "train" / wnid
+                images = folder / "images" if (folder / "images").is_dir() else folder
+                for f in sorted(images.glob("*.JPEG")):
+                    self.samples.append((f, self.class_to_idx[wnid]))
+        else:
+            val = self.root / "val"
+            for name, wnid in sorted(read_val_annotations(self.root)):
+                for f in (val / "images" / name, val / wnid / name):
+                    if f.is_file():
+                        self.samples.append((f, self.class_to_idx[wnid]))
+                        break
+                else:
+                    raise DatasetUnavailable(f"{name} is listed in val_annotations.txt but is neither in "
+                                             f"val/images/ nor in val/{wnid}/ under {self.root}")
+        self.targets = [label for _, label in self.samples]
+
+    def __len__(self):
+        return len(self.samples)
+
+    def __getitem__(self, i):
+        from PIL import Image
+
+        path, label = self.samples[i]
+        with Image.open(path) as img:
+            img = img.convert("RGB")   # a few official images are greyscale
+        return (self.transform(img) if self.transform else img), label
+
+
+# ----------------------------------------------------------------------------- a small fake archive
+def make_fake_tiny_imagenet(dest, n_classes: int = 5, n_train: int = 20, n_val: int = 8, size: int = 64,
+                            seed: int = 0) -> Path:
+    """Write a SMALL dataset in the official layout under ``dest/tiny-imagenet-200`` and return that folder.
+
+    Each class is a colour with a class-specific stripe pattern plus noise, so a CNN can learn it. Includes
+    ``words.txt`` with an extra unused wnid, ``*_boxes.txt`` and a ``test/images`` folder, like the real one.
+    """
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    root = Path(dest) / TINY_DIR
+    wnids = [f"n{1000000 + 7919 * k:08d}" for k in range(n_classes)]
+    (root / "val" / "images").mkdir(parents=True, exist_ok=True)
+    (root / "test" / "images").mkdir(parents=True, exist_ok=True)
+    (root / "wnids.txt").write_text("\n".join(reversed(wnids)) + "\n")   # not sorted, like the real file
+    words = [f"{w}\tthing {k}, object {k}" for k, w in enumerate(wnids)] + ["n99999999\tunused, other"]
+    (root / "words.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
+
+    def image(k):
+        yy, xx = np.mgrid[0:size, 0:size]
+        base = np.array([(37 * k) % 256, (91 * k + 60) % 256, (151 * k + 120) % 256], dtype=float)
+        stripes = 60 * np.sin((xx * (k % 3 + 1) + yy * (k // 3 + 1)) * np.pi / 8)
+        img = base + stripes[..., None] + rng.normal(0, 25, (size, size, 3))
+        return Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
+
+    for k, w in enumerate(wnids):
+        (root / "train" / w / "images").mkdir(parents=True, exist_ok=True)
+        boxes = []
+        for i in range(n_train):
+            name = f"{w}_{i}.JPEG"
+            image(k).save(root / "train" / w / "images" / name, quality=90)
+            boxes.append(f"{name}\t0\t0\t{size - 1}\t{size - 1}")
+        (root / "train" / w / f"{w}_boxes.txt").write_text("\n".join(boxes) + "\n")
+    lines, j = [], 0
+    for i in range(n_val):
+        for k, w in enumerate(wnids):
+            name = f"val_{j}.JPEG"
+            image(k).save(root / "val" / "images" / name, quality=90)
+            lines.append(f"{name}\t{w}\t0\t0\t{size - 1}\t{size - 1}")
+            j += 1
+    (root / "val" / "val_annotations.txt").write_text("\n".join(lines) + "\n")
+    image(0).save(root / "test" / "images" / "test_0.JPEG", quality=90)
+    return root
+
+
+def make_fake_archive(zip_path, **kwargs) -> Path:
+    """:func:`make_fake_tiny_imagenet` zipped like the official archive (one top folder ``tiny-imagenet-200``)."""
+    import tempfile
+
+    zip_path = Path(zip_path)
+    zip_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = make_fake_tiny_imagenet(tmp, **kwargs)
+        part = zip_path.with_name(zip_path.name + ".part")
+        with zipfile.ZipFile(part, "w", zipfile.ZIP_STORED) as z:
+            for f in sorted(folder.rglob("*")):
+                z.write(f, f.relative_to(tmp).as_posix())
+        os.replace(part, zip_path)
+    return zip_path
