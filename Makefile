@@ -18,7 +18,10 @@ endif
 # Bit-for-bit reproducible CPU numbers (the stored outputs that nbval compares): fix the thread count and
 # cap the instruction set of PyTorch's kernels (ATen, oneDNN) and of MKL at AVX2, which every x86-64 CI
 # machine has. Without the cap, a CPU with AVX-512 sums in another order and a CNN's loss differs in the
-# 3rd digit after a few hundred steps. The caps only apply to make's commands, not to readers' notebooks.
+# 3rd digit after a few hundred steps. BOOK_PORTABLE_CPU=1 makes book.setup() turn oneDNN off, whose
+# kernel choice also depends on the CPU model (see book/env.py). These only apply to make's commands,
+# not to readers' notebooks.
+export BOOK_PORTABLE_CPU ?= 1
 export OMP_NUM_THREADS ?= 2
 export ATEN_CPU_CAPABILITY ?= avx2
 export ONEDNN_MAX_CPU_ISA ?= AVX2

@@ -78,11 +78,31 @@ def describe_hardware() -> str:
     return ", ".join(parts)
 
 
+def portable_cpu_numerics(environ=None) -> bool:
+    """With ``BOOK_PORTABLE_CPU=1`` (set by the Makefile), make CPU float results the same on every x86 CPU.
+
+    oneDNN (PyTorch's fast CPU convolutions) chooses its kernels and blocking from the CPU model and its
+    caches, so a CNN's loss differs in the 3rd digit between two machines after a few hundred steps. Off,
+    convolutions fall back to ATen's im2col + MKL GEMM, which, with ``MKL_CBWR`` and
+    ``ATEN_CPU_CAPABILITY`` pinned (the Makefile does both), sums in one fixed order. It costs speed (a
+    ResNet step about 2-3x slower), so readers' notebooks leave it alone. Returns whether it was applied.
+    """
+    environ = os.environ if environ is None else environ
+    raw = environ.get("BOOK_PORTABLE_CPU", "").strip()
+    if raw not in ("", "0", "1"):
+        raise ValueError(f"BOOK_PORTABLE_CPU={raw!r}: use 1 (portable CPU numerics) or 0 / unset (fastest).")
+    if raw != "1":
+        return False
+    torch.backends.mkldnn.enabled = False
+    return True
+
+
 def setup(seed: int = 0, verbose: bool = True) -> RunConfig:
     """Call at the top of every notebook: choose mode and device, seed everything, print both."""
     from .utils import seed_everything
 
     cfg = get_config()
+    portable_cpu_numerics()
     seed_everything(seed)
     if verbose:
         print(f"模式 mode: {cfg.mode} ({cfg.reason}) | 设备 device: {cfg.device.type} | seed: {seed}")

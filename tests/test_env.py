@@ -42,3 +42,20 @@ def test_setup_prints_mode_and_device(capsys, monkeypatch):
 
 def test_describe_hardware_names_torch_version():
     assert f"torch {torch.__version__}" in book.describe_hardware()
+
+
+def test_portable_cpu_numerics(monkeypatch):
+    import torch
+    from book import env
+
+    before = torch.backends.mkldnn.enabled
+    try:
+        assert env.portable_cpu_numerics({}) is False
+        assert torch.backends.mkldnn.enabled == before
+        assert env.portable_cpu_numerics({"BOOK_PORTABLE_CPU": "0"}) is False
+        assert env.portable_cpu_numerics({"BOOK_PORTABLE_CPU": "1"}) is True
+        assert torch.backends.mkldnn.enabled is False
+        with pytest.raises(ValueError, match="BOOK_PORTABLE_CPU"):
+            env.portable_cpu_numerics({"BOOK_PORTABLE_CPU": "yes"})
+    finally:
+        torch.backends.mkldnn.enabled = before
