@@ -1,7 +1,10 @@
 # The two commands of the README:
 #   make book   - set up .venv, build the site (_build/html) and the slides (_build/html/slides)
-#   make test   - the same set-up and build, then the unit tests and nbval over every notebook (quick mode)
-# Also: make execute [NB=chapters/01_tensors.ipynb]  - re-run notebooks in quick mode and store outputs.
+#   make test   - the same set-up and build, lint, then the unit tests, nbval over every notebook (quick
+#                 mode) and the full-mode smoke run
+# Also: make execute [NB=chapters/01_tensors.ipynb]  - re-run notebooks in quick mode and store outputs;
+#       make lint; make test-numerics (nbval of the training chapters under other instruction sets and
+#       thread counts); make release (one offline archive of site + slides + PDFs).
 
 PYTHON ?= python3.11
 VENV   := .venv
@@ -15,24 +18,16 @@ ifneq ($(wildcard $(SHARED_DATA)),)
 export BOOK_DATA_DIR ?= $(SHARED_DATA)
 endif
 
-# Bit-for-bit reproducible CPU numbers (the stored outputs that nbval compares): fix the thread count and
-# cap the instruction set of PyTorch's kernels (ATen, oneDNN) and of MKL at AVX2, which every x86-64 CI
-# machine has. Without the cap, a CPU with AVX-512 sums in another order and a CNN's loss differs in the
-# 3rd digit after a few hundred steps. BOOK_PORTABLE_CPU=1 makes book.setup() turn oneDNN off, whose
-# kernel choice also depends on the CPU model (see book/env.py). These only apply to make's commands,
-# not to readers' notebooks.
-export BOOK_PORTABLE_CPU ?= 1
-export OMP_NUM_THREADS ?= 2
-export ATEN_CPU_CAPABILITY ?= avx2
-export ONEDNN_MAX_CPU_ISA ?= AVX2
-export MKL_CBWR ?= AVX2,STRICT
 
-.PHONY: book site slides test unit nbval execute vendor sysdeps clean
+.PHONY: book site slides test unit nbval execute vendor sysdeps clean lint test-numerics release
 
-$(STAMP): requirements.txt
+# The venv: the pinned requirements, then the book itself as an editable package (`import book` works
+# from any folder: notebooks, tests, tools, benchmarks, torchrun workers).
+$(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { echo "Need Python 3.11 ($(PYTHON)); set PYTHON=..."; exit 1; }
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements.txt
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
@@ -60,11 +55,28 @@ nbval: $(STAMP)
 	BOOK_MODE=quick \
 	  $(BIN)/python -m pytest -q --nbval $(NB) --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
 
-test: book sysdeps
+# ruff (lint + format) over the code and the notebooks' code cells; actionlint over the CI workflow.
+lint: $(STAMP)
+	$(BIN)/ruff check book tools tests benchmarks chapters conftest.py
+	$(BIN)/ruff format --check book tools tests benchmarks chapters conftest.py
+	$(BIN)/actionlint .github/workflows/*.yml
+
+test: book sysdeps lint
 	BOOK_MODE=quick $(BIN)/python -m pytest -q tests $(NB) --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
+
+# The stored outputs must validate on other CPUs too: re-run the chapters that train under another
+# instruction set and thread count (the tolerances in their cells' metadata must absorb the difference).
+NUMERICS_NB ?= chapters/02_first_networks.ipynb chapters/04_autodiff.ipynb chapters/05_lenet.ipynb chapters/06_resnet.ipynb chapters/07_distributed.ipynb
+test-numerics: $(STAMP)
+	ATEN_CPU_CAPABILITY=default OMP_NUM_THREADS=1 BOOK_MODE=quick \
+	  $(BIN)/python -m pytest -q $(NUMERICS_NB) --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
 
 execute: $(STAMP)
 	BOOK_MODE=quick $(BIN)/python tools/execute.py $(NB)
 
+# One archive (site + slides + PDFs) that an instructor can serve with no network: dist/*.zip
+release: book
+	$(BIN)/python tools/release.py dist
+
 clean:
-	rm -rf _build
+	rm -rf _build dist

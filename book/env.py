@@ -6,6 +6,7 @@
 
 ``BOOK_MODE=quick|full`` forces a mode; unset (or ``auto``) picks ``full`` when CUDA is available.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,17 +20,32 @@ MODES = ("quick", "full")
 
 @dataclass(frozen=True)
 class RunConfig:
-    mode: str      # "quick" or "full"
+    """What every chapter needs to know: the mode, the device, and why (all chapters, via ``setup``)."""
+
+    mode: str  # "quick" or "full"
     device: torch.device
-    reason: str    # why this mode was chosen (printed, never hidden)
+    reason: str  # why this mode was chosen (printed, never hidden)
+    smoke: bool = False  # full mode's code paths at tiny sizes (BOOK_SMOKE=1; tests, no GPU needed)
 
     @property
     def quick(self) -> bool:
         return self.mode == "quick"
 
-    def pick(self, quick, full):
-        """Return ``quick`` in quick mode and ``full`` in full mode (e.g. epochs, subset sizes)."""
-        return quick if self.quick else full
+    @property
+    def full(self) -> bool:
+        return self.mode == "full"
+
+    def pick(self, quick, full, smoke=None):
+        """``quick`` in quick mode, ``full`` in full mode; in a smoke run ``smoke`` (default: ``quick``).
+
+        A smoke run (``BOOK_MODE=full BOOK_SMOKE=1``) takes every full-mode branch (device, AMP, loader
+        workers, results writing) but with the small sizes, so CI can run it on a CPU in seconds.
+        """
+        if self.quick:
+            return quick
+        if self.smoke:
+            return quick if smoke is None else smoke
+        return full
 
 
 def get_mode(environ=None) -> tuple[str, str]:
@@ -59,11 +75,24 @@ def best_device() -> torch.device:
     return torch.device("cpu")
 
 
+def get_smoke(environ=None) -> bool:
+    """``BOOK_SMOKE=1``: run full mode's code at tiny sizes (a test of full mode that needs no GPU)."""
+    environ = os.environ if environ is None else environ
+    raw = environ.get("BOOK_SMOKE", "").strip()
+    if raw not in ("", "0", "1"):
+        raise ValueError(f"BOOK_SMOKE={raw!r}: use 1 (tiny full-mode smoke run) or 0 / unset.")
+    return raw == "1"
+
+
 def get_config(environ=None) -> RunConfig:
+    """The mode and device from the environment (``BOOK_MODE``, ``BOOK_SMOKE``) and the hardware."""
     mode, reason = get_mode(environ)
+    smoke = mode == "full" and get_smoke(environ)
     # Quick mode stays on the CPU so that its outputs are the same on every machine.
     device = torch.device("cpu") if mode == "quick" else best_device()
-    return RunConfig(mode=mode, device=device, reason=reason)
+    if smoke:
+        reason += ", BOOK_SMOKE=1: full-mode code at tiny sizes"
+    return RunConfig(mode=mode, device=device, reason=reason, smoke=smoke)
 
 
 def describe_hardware() -> str:
@@ -78,32 +107,17 @@ def describe_hardware() -> str:
     return ", ".join(parts)
 
 
-def portable_cpu_numerics(environ=None) -> bool:
-    """With ``BOOK_PORTABLE_CPU=1`` (set by the Makefile), make CPU float results the same on every x86 CPU.
-
-    oneDNN (PyTorch's fast CPU convolutions) chooses its kernels and blocking from the CPU model and its
-    caches, so a CNN's loss differs in the 3rd digit between two machines after a few hundred steps. Off,
-    convolutions fall back to ATen's im2col + MKL GEMM, which, with ``MKL_CBWR`` and
-    ``ATEN_CPU_CAPABILITY`` pinned (the Makefile does both), sums in one fixed order. It costs speed (a
-    ResNet step about 2-3x slower), so readers' notebooks leave it alone. Returns whether it was applied.
-    """
-    environ = os.environ if environ is None else environ
-    raw = environ.get("BOOK_PORTABLE_CPU", "").strip()
-    if raw not in ("", "0", "1"):
-        raise ValueError(f"BOOK_PORTABLE_CPU={raw!r}: use 1 (portable CPU numerics) or 0 / unset (fastest).")
-    if raw != "1":
-        return False
-    torch.backends.mkldnn.enabled = False
-    return True
-
-
 def setup(seed: int = 0, verbose: bool = True) -> RunConfig:
     """Call at the top of every notebook: choose mode and device, seed everything, print both."""
     from .utils import seed_everything
 
     cfg = get_config()
-    portable_cpu_numerics()
     seed_everything(seed)
     if verbose:
         print(f"模式 mode: {cfg.mode} ({cfg.reason}) | 设备 device: {cfg.device.type} | seed: {seed}")
+        if cfg.full and cfg.device.type == "cpu" and not cfg.smoke:
+            print(
+                "警告 warning: full mode on the CPU runs the real workloads here and can take hours. "
+                "Use BOOK_MODE=quick on a machine without a GPU (or a GPU runtime on Colab)."
+            )
     return cfg

@@ -1,13 +1,10 @@
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tools"))
+from book.paths import ROOT
 
 
 @pytest.fixture(scope="session")
@@ -20,6 +17,8 @@ def shared_data() -> Path:
     """The real offline data beside the project (../shared/data), when it exists."""
     path = Path(os.environ.get("BOOK_DATA_DIR", ROOT.parent / "shared" / "data"))
     if not (path / "MNIST" / "raw").is_dir():
+        if os.environ.get("BOOK_REQUIRE_DATA") == "1":  # CI: a missing data set is a failure, not a skip
+            pytest.fail(f"BOOK_REQUIRE_DATA=1 but there is no offline data at {path} (set BOOK_DATA_DIR)")
         pytest.skip(f"no offline data at {path} (set BOOK_DATA_DIR)")
     return path
 
@@ -41,7 +40,10 @@ def browser():
         pytest.skip("no Chromium on this machine (make test installs Debian's chromium when it runs as root)")
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, headless=True,
-                              args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        b = p.chromium.launch(
+            executable_path=exe,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
         yield b
         b.close()

@@ -44,18 +44,22 @@ def test_describe_hardware_names_torch_version():
     assert f"torch {torch.__version__}" in book.describe_hardware()
 
 
-def test_portable_cpu_numerics(monkeypatch):
-    import torch
-    from book import env
+def test_smoke_run_takes_full_branches_at_small_sizes():
+    smoke = get_config({"BOOK_MODE": "full", "BOOK_SMOKE": "1"})
+    assert smoke.full and smoke.smoke and "BOOK_SMOKE=1" in smoke.reason
+    assert smoke.pick(1, 100) == 1 and smoke.pick(1, 100, smoke=2) == 2
+    assert get_config({"BOOK_MODE": "full"}).pick(1, 100, smoke=2) == 100
+    assert get_config({"BOOK_MODE": "quick", "BOOK_SMOKE": "1"}).smoke is False  # smoke is a kind of full
+    with pytest.raises(ValueError, match="BOOK_SMOKE"):
+        get_config({"BOOK_MODE": "full", "BOOK_SMOKE": "yes"})
 
-    before = torch.backends.mkldnn.enabled
-    try:
-        assert env.portable_cpu_numerics({}) is False
-        assert torch.backends.mkldnn.enabled == before
-        assert env.portable_cpu_numerics({"BOOK_PORTABLE_CPU": "0"}) is False
-        assert env.portable_cpu_numerics({"BOOK_PORTABLE_CPU": "1"}) is True
-        assert torch.backends.mkldnn.enabled is False
-        with pytest.raises(ValueError, match="BOOK_PORTABLE_CPU"):
-            env.portable_cpu_numerics({"BOOK_PORTABLE_CPU": "yes"})
-    finally:
-        torch.backends.mkldnn.enabled = before
+
+def test_full_mode_on_a_cpu_warns(capsys, monkeypatch):
+    """BOOK_MODE=full on a machine without a GPU says so instead of silently running for hours."""
+    monkeypatch.setenv("BOOK_MODE", "full")
+    monkeypatch.delenv("BOOK_SMOKE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    book.setup()
+    out = capsys.readouterr().out
+    assert "mode: full" in out and "warning: full mode on the CPU" in out and "BOOK_MODE=quick" in out
