@@ -37,8 +37,15 @@ vendor: $(STAMP)
 site: $(STAMP) vendor
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
 
-slides: $(STAMP) vendor
+# Slides (issue 16): one 1280x720 reveal.js deck per chapter, its speaker notes, and a PDF handout
+# beside it (NN_name.pdf, rendered by the system Chromium: sysdeps installs it). The rules that decide
+# what goes on a slide are documented at the top of tools/slides.py; `make slides-check` lists any
+# slide that does not fit the frame (tests/test_slides.py fails on it).
+slides: $(STAMP) vendor sysdeps
 	$(BIN)/python tools/slides.py _build/html/slides
+
+slides-check: $(STAMP)
+	$(BIN)/python tools/slides.py --check _build/html/slides
 
 book: site slides
 	@echo
@@ -77,6 +84,48 @@ execute: $(STAMP)
 # One archive (site + slides + PDFs) that an instructor can serve with no network: dist/*.zip
 release: book
 	$(BIN)/python tools/release.py dist
+
+# ---------------------------------------------------------------------------- results (issue 11.4)
+# `make results` on ONE GPU runs every full-mode workload that feeds a chapter; each sub-step is its own
+# command (at most 9 minutes each, cut at 540 s; about 25 minutes in all on an H100) and writes
+# results/<name>.json with provenance through book.results. It uses the interpreter it finds (the venv's,
+# else python3: a GPU machine with torch and no venv works) and needs no install (PYTHONPATH is the repo).
+# `make -k results` goes on past a failed step. `make results-smoke`: every path at tiny sizes on the CPU,
+# written to a temporary folder (never results/). `make timings`: seconds of nbval per notebook.
+RESULTS_PY ?= $(if $(wildcard $(BIN)/python),$(BIN)/python,python3)
+RESULTS_ENV = cd $(CURDIR) && PYTHONPATH=$(CURDIR)$${PYTHONPATH:+:$$PYTHONPATH}
+RESULTS_RUN = $(RESULTS_ENV) BOOK_MODE=full timeout 540 $(RESULTS_PY)
+
+.PHONY: results results-cuda results-mnist results-cifar results-fast results-dist results-smoke timings
+
+results: results-cuda results-mnist results-cifar results-fast results-dist
+	@ls -l results/*.json
+
+results-cuda:
+	$(RESULTS_RUN) benchmarks/bench_cuda.py
+
+results-mnist:
+	$(RESULTS_RUN) benchmarks/bench_cnn.py mnist
+
+results-cifar:
+	$(RESULTS_RUN) benchmarks/bench_cnn.py cifar10_cnn
+
+results-fast:
+	$(RESULTS_RUN) benchmarks/bench_cnn.py cifar10_fast
+
+results-dist:
+	@if [ -f benchmarks/bench_dist.py ]; then $(RESULTS_RUN) benchmarks/bench_dist.py; \
+	else echo "benchmarks/bench_dist.py does not exist yet: distributed timings skipped"; fi
+
+results-smoke:
+	@tmp=$$(mktemp -d -t book_results_smoke_XXXX) && \
+	$(RESULTS_ENV) BOOK_RESULTS_DIR=$$tmp BOOK_MODE=full BOOK_SMOKE=1 $(RESULTS_PY) benchmarks/bench_cnn.py --smoke all && \
+	if [ -f benchmarks/bench_dist.py ]; then \
+	  $(RESULTS_ENV) BOOK_RESULTS_DIR=$$tmp BOOK_MODE=full BOOK_SMOKE=1 $(RESULTS_PY) benchmarks/bench_dist.py; fi && \
+	echo "smoke results (meaningless numbers) in $$tmp; bench_cuda.py needs a GPU and PyCUDA: not run"
+
+timings: $(STAMP)
+	BOOK_MODE=quick $(BIN)/python benchmarks/nb_timings.py $(NB)
 
 clean:
 	rm -rf _build dist

@@ -1,52 +1,103 @@
 """Datasets: where they live, how they are fetched and checked, and what to do when that fails.
 
-Every loader takes a data ``root`` (default: ``$BOOK_DATA_DIR``, else ``<repo>/data``). Files are
-downloaded or extracted under a temporary name and renamed only when complete and verified, so an
-interrupted run never leaves a half-written file that looks finished. Offline, a loader raises
-:class:`DatasetUnavailable` naming the files it looked for, where, and how to get them.
+Every loader takes a data ``root`` (default: ``$BOOK_DATA_DIR``, else ``<repo>/data``; locations come from
+:mod:`book.paths`). Files are downloaded or extracted under a unique temporary name and renamed only when
+complete and verified, so an interrupted run never leaves a half-written file that looks finished; a file
+lock makes two processes that fetch or extract the same thing take turns, and temporaries left by a killed
+run are removed by the next one. Loaders check that a data set is complete (files per class and split
+against the known counts, the IDX headers of MNIST, a size manifest for what the book extracted) and
+raise :class:`DatasetUnavailable` naming what is missing and what to do.
 """
+
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import math
 import os
 import shutil
 import tarfile
 import tempfile
 import urllib.request
+import uuid
 import zipfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DATA_ENV = "BOOK_DATA_DIR"
-CACHE_ENV = "BOOK_CACHE_DIR"
+from . import paths
+from .paths import CACHE_ENV, DATA_ENV, PathConfigError, cache_dir  # noqa: F401 - re-exported
+
+log = logging.getLogger(__name__)
+LOCK_TIMEOUT_S = 1800.0  # an extraction of a large archive on a slow disk takes minutes
+MANIFEST = ".book-manifest.tsv"  # written into every folder the book extracts: "<relative path>\t<size>"
 
 
 class DatasetUnavailable(RuntimeError):
-    """A dataset is neither on disk nor downloadable; the message says what to do."""
+    """A dataset is missing, incomplete or damaged, and cannot be fetched; the message says what to do.
+
+    Used by every loader (chapters 00, 02, 05, 06).
+    """
 
 
 # ----------------------------------------------------------------------------- locations
 def data_root(root: str | os.PathLike | None = None) -> Path:
-    """The folder datasets are read from: ``root``, else ``$BOOK_DATA_DIR``, else ``<repo>/data``."""
-    if root is not None:
-        return Path(root).expanduser()
-    env = os.environ.get(DATA_ENV, "").strip()
-    return Path(env).expanduser() if env else REPO_ROOT / "data"
+    """The folder datasets are read from: ``root``, else ``$BOOK_DATA_DIR``, else ``<repo>/data`` (ch. 05, 06).
+
+    The same as :func:`book.paths.data_dir`: a value that is a file raises
+    :class:`~book.paths.PathConfigError` naming the variable.
+    """
+    return paths.data_dir(root)
 
 
-def cache_dir() -> Path:
-    """A writable folder for extracted archives: ``$BOOK_CACHE_DIR``, else ``~/.cache/ai-programming-book``."""
-    env = os.environ.get(CACHE_ENV, "").strip()
-    path = Path(env).expanduser() if env else Path.home() / ".cache" / "ai-programming-book"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+@contextlib.contextmanager
+def file_lock(target: str | os.PathLike, what: str = "") -> Iterator[None]:
+    """Hold an inter-process lock for ``target`` (a file or folder being created) meanwhile (ch. 05, 06).
+
+    The lock file lives in the cache (``book.paths.cache_dir("locks")``), so read-only data folders work
+    and nothing extra appears beside the data. Used by downloads and extractions (chapters 05, 06).
+    """
+    from filelock import FileLock, Timeout
+
+    key = hashlib.sha1(str(Path(target).resolve()).encode()).hexdigest()[:16]
+    lock_path = paths.cache_dir("locks") / f"{Path(target).name}-{key}.lock"
+    lock = FileLock(str(lock_path), timeout=LOCK_TIMEOUT_S)
+    try:
+        lock.acquire()
+    except Timeout as exc:
+        raise DatasetUnavailable(
+            f"another process has been {what or 'preparing'} {target} for over {LOCK_TIMEOUT_S:g} s "
+            f"(it holds {lock_path}). Wait for it to finish; if no such process runs, delete that file."
+        ) from exc
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _remove_stale(paths_: list[Path], what: str) -> list[Path]:
+    """Remove temporaries a killed run left behind (called with the lock held); say so in the log."""
+    for p in paths_:
+        if p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+    if paths_:
+        log.warning(
+            "removed %d temporary %s left by an interrupted run: %s",
+            len(paths_),
+            what,
+            ", ".join(p.name for p in paths_),
+        )
+    return paths_
 
 
 # ----------------------------------------------------------------------------- integrity
 def md5sum(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """The md5 of a file, read in chunks (chapters 05, 06)."""
     h = hashlib.md5()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(chunk), b""):
@@ -55,9 +106,61 @@ def md5sum(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
 
 
 def check_md5(path: str | os.PathLike, md5: str | None) -> bool:
-    """True if ``path`` exists and (when ``md5`` is given) has that checksum."""
+    """True if ``path`` exists and (when ``md5`` is given) has that checksum (chapters 05, 06)."""
     path = Path(path)
     return path.is_file() and (md5 is None or md5sum(path) == md5)
+
+
+def write_manifest(folder: str | os.PathLike) -> Path:
+    """Record every file under ``folder`` with its size in ``folder/.book-manifest.tsv`` (ch. 05, 06)."""
+    folder = Path(folder)
+    rows = []
+    for dirpath, _, files in os.walk(folder):
+        for name in files:
+            f = Path(dirpath, name)
+            rel = f.relative_to(folder).as_posix()
+            if rel != MANIFEST:
+                rows.append(f"{rel}\t{f.stat().st_size}")
+    out = folder / MANIFEST
+    out.write_text("\n".join(sorted(rows)) + "\n", encoding="utf-8")
+    return out
+
+
+def verify_manifest(folder: str | os.PathLike, prefix: str = "") -> int:
+    """Check that the files in ``folder``'s manifest (under ``prefix``) have their sizes (ch. 05, 06).
+
+    Returns how many were checked (0 when there is no manifest); raises :class:`DatasetUnavailable`
+    naming the missing or changed files (chapters 05, 06).
+    """
+    folder = Path(folder)
+    manifest = folder / MANIFEST
+    if not manifest.is_file():
+        return 0
+    want: dict[str, dict[str, int]] = {}  # folder -> {file name: size}
+    for line in manifest.read_text(encoding="utf-8").splitlines():
+        rel, _, size = line.rpartition("\t")
+        if rel.startswith(prefix):
+            parent, _, name = rel.rpartition("/")
+            want.setdefault(parent, {})[name] = int(size)
+    bad, n = [], 0
+    for parent, files in sorted(want.items()):
+        n += len(files)
+        try:
+            have = {e.name: e.stat().st_size for e in os.scandir(folder / parent) if e.name in files}
+        except OSError:
+            have = {}
+        for name, size in files.items():
+            if name not in have:
+                bad.append(f"{parent}/{name} (missing)")
+            elif have[name] != size:
+                bad.append(f"{parent}/{name} ({have[name]} bytes, expected {size})")
+    if bad:
+        shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        raise DatasetUnavailable(
+            f"{folder} was extracted by the book, but {len(bad)} of its files changed since: {shown}. "
+            f"Delete {folder} and load again: it is extracted anew from the archive."
+        )
+    return n
 
 
 def _help(what: str, files: list[str], where: Path, urls: list[str], errors: list[str]) -> str:
@@ -76,88 +179,130 @@ def _help(what: str, files: list[str], where: Path, urls: list[str], errors: lis
 
 # ----------------------------------------------------------------------------- download / extract
 def download(urls: list[str], dest: str | os.PathLike, md5: str | None = None, timeout: float = 30.0) -> Path:
-    """Fetch ``dest`` from the first of ``urls`` that works and matches ``md5``.
+    """Fetch ``dest`` from the first of ``urls`` that works and matches ``md5`` (chapter 06).
 
-    The bytes go to ``dest.part`` and are renamed to ``dest`` only after the checksum passed.
-    An existing ``dest`` with the right checksum is reused.
+    The bytes go to a uniquely named ``dest.<id>.part`` and are renamed to ``dest`` only after the
+    checksum passed; a file lock makes concurrent calls for the same ``dest`` take turns (the second
+    finds the finished file). An existing ``dest`` with the right checksum is reused; ``.part`` files
+    left by a killed download are removed.
     """
     dest = Path(dest)
     if check_md5(dest, md5):
         return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    errors = []
-    for url in urls:
-        part = dest.with_name(dest.name + ".part")
-        try:
-            with urllib.request.urlopen(url, timeout=timeout) as response, open(part, "wb") as out:
-                shutil.copyfileobj(response, out)
-            if md5 is not None and md5sum(part) != md5:
-                raise OSError(f"checksum mismatch (expected md5 {md5})")
-            os.replace(part, dest)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatasetUnavailable(
+            f"cannot create {dest.parent} ({exc.strerror}) to download {dest.name} into. "
+            f"Set {DATA_ENV} to a folder you can write to, or put the file there by hand."
+        ) from exc
+    with file_lock(dest, "downloading"):
+        if check_md5(dest, md5):  # another process finished it while we waited
             return dest
-        except Exception as exc:  # noqa: BLE001 - every failure is reported below
-            errors.append(f"{url}: {exc}")
-        finally:
-            part.unlink(missing_ok=True)
+        _remove_stale(sorted(dest.parent.glob(f"{dest.name}*.part")), "download file(s)")
+        errors = []
+        for url in urls:
+            part = dest.with_name(f"{dest.name}.{uuid.uuid4().hex[:8]}.part")
+            try:
+                with urllib.request.urlopen(url, timeout=timeout) as response, open(part, "wb") as out:
+                    shutil.copyfileobj(response, out)
+                if md5 is not None and md5sum(part) != md5:
+                    raise OSError(f"checksum mismatch (expected md5 {md5})")
+                os.replace(part, dest)
+                return dest
+            except Exception as exc:  # noqa: BLE001 - every failure is reported below
+                errors.append(f"{url}: {exc}")
+            finally:
+                part.unlink(missing_ok=True)
     raise DatasetUnavailable(_help(dest.name, [dest.name], dest.parent, urls, errors))
 
 
 def extract(archive: str | os.PathLike, dest_dir: str | os.PathLike) -> Path:
-    """Unpack a .zip / .tar(.gz) into ``dest_dir`` atomically: into a temporary sibling, then rename.
+    """Unpack a .zip / .tar(.gz) into ``dest_dir`` atomically (a temporary sibling, renamed; ch. 05, 06).
 
-    If ``dest_dir`` already exists it is assumed complete (it only ever appears by that rename).
+    If ``dest_dir`` already exists it is complete (it only ever appears by that rename). A file lock
+    makes concurrent extractions take turns; temporary folders (``.<name>-*``) left by a killed run are
+    removed. The extracted folder gets a size manifest (:func:`verify_manifest`). Chapters 05, 06.
     """
     archive, dest_dir = Path(archive), Path(dest_dir)
     if dest_dir.exists():
         return dest_dir
     dest_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest_dir.name}-", dir=dest_dir.parent))
-    try:
-        if zipfile.is_zipfile(archive):
-            with zipfile.ZipFile(archive) as z:
-                for name in z.namelist():  # refuse paths that escape the folder
-                    if name.startswith("/") or ".." in Path(name).parts:
-                        raise ValueError(f"unsafe path {name!r} in {archive}")
-                z.extractall(tmp)
-        else:
-            with tarfile.open(archive) as t:
-                t.extractall(tmp, filter="data")
-        # An archive with a single top folder named like dest_dir is unwrapped.
-        inner = tmp / dest_dir.name
-        src = inner if inner.is_dir() and len(list(tmp.iterdir())) == 1 else tmp
-        os.replace(src, dest_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with file_lock(dest_dir, "extracting into"):
+        if dest_dir.exists():  # another process finished it while we waited
+            return dest_dir
+        stale = [p for p in dest_dir.parent.glob(f".{dest_dir.name}-*") if p.is_dir()]
+        _remove_stale(sorted(stale), "extraction folder(s)")
+        tmp = Path(tempfile.mkdtemp(prefix=f".{dest_dir.name}-", dir=dest_dir.parent))
+        try:
+            if zipfile.is_zipfile(archive):
+                with zipfile.ZipFile(archive) as z:
+                    for name in z.namelist():  # refuse paths that escape the folder
+                        if name.startswith("/") or ".." in Path(name).parts:
+                            raise ValueError(f"unsafe path {name!r} in {archive}")
+                    z.extractall(tmp)
+            else:
+                with tarfile.open(archive) as t:
+                    t.extractall(tmp, filter="data")
+            # An archive with a single top folder named like dest_dir is unwrapped.
+            inner = tmp / dest_dir.name
+            src = inner if inner.is_dir() and len(list(tmp.iterdir())) == 1 else tmp
+            write_manifest(src)
+            os.replace(src, dest_dir)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     return dest_dir
 
 
 # ----------------------------------------------------------------------------- MNIST
-MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-               "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+MNIST_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
 
 
-def check_idx(path: str | os.PathLike) -> int:
-    """Validate an IDX file (MNIST's format) by its header and size; return the number of items."""
+def idx_shape(path: str | os.PathLike) -> tuple[int, ...]:
+    """Validate an IDX file (MNIST's format) by its header and size; return its shape (chapters 02, 05)."""
     path = Path(path)
     with open(path, "rb") as f:
         header = f.read(4)
         if len(header) < 4 or header[:2] != b"\x00\x00" or header[2] != 0x08:
-            raise DatasetUnavailable(f"{path} is not an IDX file of unsigned bytes; delete it and download again.")
+            raise DatasetUnavailable(
+                f"{path} is not an IDX file of unsigned bytes; delete it and download again."
+            )
         ndim = header[3]
-        dims = [int.from_bytes(f.read(4), "big") for _ in range(ndim)]
+        raw = f.read(4 * ndim)
+    if len(raw) < 4 * ndim:
+        raise DatasetUnavailable(f"{path} is truncated inside its header; delete it and download again.")
+    dims = tuple(int.from_bytes(raw[4 * i : 4 * i + 4], "big") for i in range(ndim))
     expected = 4 + 4 * ndim + math.prod(dims)
     if path.stat().st_size != expected:
         raise DatasetUnavailable(
             f"{path} is truncated or corrupt ({path.stat().st_size} bytes, header says {expected}); "
-            "delete it and download again.")
-    return dims[0]
+            "delete it and download again."
+        )
+    return dims
 
 
-def load_mnist(train: bool = True, root=None, transform=None, download: bool = True):
-    """MNIST as a ``torchvision.datasets.MNIST``; reads ``<root>/MNIST/raw`` and checks the files.
+def check_idx(path: str | os.PathLike) -> int:
+    """Validate an IDX file by its header and size; return the number of items (chapters 02, 05)."""
+    return idx_shape(path)[0]
+
+
+def load_mnist(
+    train: bool = True,
+    root: str | os.PathLike | None = None,
+    transform: Callable | None = None,
+    download: bool = True,
+) -> Any:
+    """MNIST as a ``torchvision.datasets.MNIST``; reads ``<root>/MNIST/raw`` and checks the files (ch. 05, 06).
 
     Online, torchvision downloads the official archives from its mirrors and verifies their md5.
-    Note that the training set may be a subset (the offline copy has 17,435 images): use ``len()``.
+    Completeness: each IDX file must hold exactly the items its header announces, images 28x28, as
+    many labels as images. The training set may be a subset (the offline copy has 17,435 images, with
+    a header that says so): use ``len()``.
     """
     import torchvision
 
@@ -172,57 +317,124 @@ def load_mnist(train: bool = True, root=None, transform=None, download: bool = T
             urls = [m + "train-images-idx3-ubyte.gz" for m in torchvision.datasets.MNIST.mirrors]
             raise DatasetUnavailable(_help("MNIST", list(MNIST_FILES), raw, urls, [str(exc)])) from exc
     if not have:
-        raise DatasetUnavailable(_help("MNIST", list(MNIST_FILES), raw, [], []))
+        missing = [f for f in MNIST_FILES if not (raw / f).is_file()]
+        raise DatasetUnavailable(
+            _help("MNIST", list(MNIST_FILES), raw, [], []) + f"\n  Missing: {', '.join(missing)}"
+        )
     prefix = "train" if train else "t10k"
-    n_img = check_idx(raw / f"{prefix}-images-idx3-ubyte")
-    n_lab = check_idx(raw / f"{prefix}-labels-idx1-ubyte")
-    if n_img != n_lab:
-        raise DatasetUnavailable(f"{raw}: {n_img} images but {n_lab} labels; re-download MNIST.")
+    images = idx_shape(raw / f"{prefix}-images-idx3-ubyte")
+    labels = idx_shape(raw / f"{prefix}-labels-idx1-ubyte")
+    if len(images) != 3 or images[1:] != (28, 28) or len(labels) != 1:
+        raise DatasetUnavailable(
+            f"{raw}: {prefix} images have shape {images} and labels {labels}; expected (N, 28, 28) and "
+            "(N,). These are not MNIST files: delete them and download again."
+        )
+    if images[0] != labels[0]:
+        raise DatasetUnavailable(f"{raw}: {images[0]} images but {labels[0]} labels; re-download MNIST.")
     return torchvision.datasets.MNIST(root, train=train, transform=transform, download=False)
 
 
 # ----------------------------------------------------------------------------- CIFAR-10
-CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
-                   "dog", "frog", "horse", "ship", "truck")
+CIFAR10_CLASSES = (
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+)
 CIFAR10_JPEG = ("cifar10-jpeg.tar.gz", "668c2751683aa8f42cd2a548bfcc1d79")
+CIFAR10_PER_CLASS = {"train": 5_000, "test": 1_000}  # 50,000 / 10,000 images in all
 
 
-def load_cifar10(train: bool = True, root=None, transform=None, download: bool = True):
+def check_image_folder(
+    ds: Any, folder: Path, classes: tuple[str, ...], per_class: int | Mapping[str, int]
+) -> None:
+    """Refuse an ``ImageFolder`` whose classes or per-class file counts are not the expected ones (ch. 05)."""
+    if tuple(ds.classes) != tuple(classes):
+        raise DatasetUnavailable(
+            f"{folder} has classes {ds.classes}, expected {list(classes)}. "
+            "Replace the folder with a complete copy of the data set."
+        )
+    want = per_class if isinstance(per_class, Mapping) else dict.fromkeys(classes, per_class)
+    counts = torch.bincount(torch.tensor(ds.targets, dtype=torch.long), minlength=len(classes)).tolist()
+    wrong = [f"{c}: {n} of {want[c]}" for c, n in zip(classes, counts) if c in want and n != want[c]]
+    if wrong:
+        raise DatasetUnavailable(
+            f"{folder} is incomplete: {len(ds)} images, expected {sum(want.values())} "
+            f"(files per class: {'; '.join(wrong)}). An interrupted copy or extraction? Delete {folder} "
+            "and extract the archive again (or point the loader at a complete copy)."
+        )
+
+
+def load_cifar10(
+    train: bool = True,
+    root: str | os.PathLike | None = None,
+    transform: Callable | None = None,
+    download: bool = True,
+    per_class: int | Mapping[str, int] | None = None,
+) -> Any:
     """CIFAR-10 from, in order: torchvision's ``cifar-10-batches-py`` under ``root``; an extracted
     ``cifar10-jpeg/`` (ImageFolder layout); the ``cifar10-jpeg.tar.gz`` archive (md5-checked and
-    extracted to a cache folder); else torchvision's download (md5-checked by torchvision).
-    Either way the classes are in the official order.
+    extracted to a cache folder); else torchvision's download (md5-checked by torchvision). Chapters 00,
+    05, 06.
+
+    Either way the classes are in the official order. A JPEG folder must be complete: ``per_class``
+    images in each class (default 5,000 for train and 1,000 for test), and the files the book extracted
+    must still have their sizes; else :class:`DatasetUnavailable` says what is missing.
     """
     import torchvision
 
     root = data_root(root)
     split = "train" if train else "test"
+    per_class = CIFAR10_PER_CLASS[split] if per_class is None else per_class
     if (root / "cifar-10-batches-py").is_dir():
-        return torchvision.datasets.CIFAR10(root, train=train, transform=transform, download=False)
+        try:  # torchvision checks the md5 of every batch file
+            return torchvision.datasets.CIFAR10(root, train=train, transform=transform, download=False)
+        except RuntimeError as exc:
+            raise DatasetUnavailable(
+                f"{root / 'cifar-10-batches-py'}: {exc} Delete the folder and download again."
+            ) from exc
     jpeg_dir = root / "cifar10-jpeg"
     archive = root / CIFAR10_JPEG[0]
     if not jpeg_dir.is_dir() and archive.is_file():
-        if not check_md5(archive, CIFAR10_JPEG[1]):
-            raise DatasetUnavailable(f"{archive} does not have md5 {CIFAR10_JPEG[1]}: it is damaged; replace it.")
-        jpeg_dir = extract(archive, cache_dir() / "cifar10-jpeg")
+        jpeg_dir = cache_dir() / "cifar10-jpeg"
+        if not jpeg_dir.is_dir():  # md5 only before extracting; the extraction is atomic
+            if not check_md5(archive, CIFAR10_JPEG[1]):
+                raise DatasetUnavailable(
+                    f"{archive} does not have md5 {CIFAR10_JPEG[1]}: it is damaged; replace it."
+                )
+            jpeg_dir = extract(archive, jpeg_dir)
     if jpeg_dir.is_dir():
+        if not (jpeg_dir / split).is_dir():
+            raise DatasetUnavailable(
+                f"{jpeg_dir} has no {split}/ folder: it is incomplete. Delete it and extract "
+                f"{CIFAR10_JPEG[0]} again."
+            )
+        verify_manifest(jpeg_dir, prefix=f"{split}/")
         ds = torchvision.datasets.ImageFolder(jpeg_dir / split, transform=transform)
-        if tuple(ds.classes) != CIFAR10_CLASSES:
-            raise DatasetUnavailable(f"{jpeg_dir / split} has classes {ds.classes}, expected {CIFAR10_CLASSES}.")
+        check_image_folder(ds, jpeg_dir / split, CIFAR10_CLASSES, per_class)
         return ds
     files = ["cifar-10-batches-py/", "cifar10-jpeg/", CIFAR10_JPEG[0]]
     if download:
         try:
             return torchvision.datasets.CIFAR10(root, train=train, transform=transform, download=True)
         except Exception as exc:  # noqa: BLE001
-            raise DatasetUnavailable(_help("CIFAR-10", files, root, [torchvision.datasets.CIFAR10.url],
-                                           [str(exc)])) from exc
+            raise DatasetUnavailable(
+                _help("CIFAR-10", files, root, [torchvision.datasets.CIFAR10.url], [str(exc)])
+            ) from exc
     raise DatasetUnavailable(_help("CIFAR-10", files, root, [torchvision.datasets.CIFAR10.url], []))
 
 
 # ----------------------------------------------------------------------------- small synthetic data
-def make_spiral(n_per_class: int = 1000, n_classes: int = 3, noise: float = 0.2, seed: int = 0):
-    """The spiral data of the week-1 exercise (Atcold's NYU-DLSP20): ``X`` (N, 2) float, ``y`` (N,) long."""
+def make_spiral(
+    n_per_class: int = 1000, n_classes: int = 3, noise: float = 0.2, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The spiral data of the week-1 exercise (NYU-DLSP20): ``X`` (N, 2), ``y`` (N,) (chapters 02, 04)."""
     g = torch.Generator().manual_seed(seed)
     t = torch.linspace(0, 1, n_per_class)
     xs, ys = [], []
@@ -234,8 +446,8 @@ def make_spiral(n_per_class: int = 1000, n_classes: int = 3, noise: float = 0.2,
     return torch.cat(xs), torch.cat(ys)
 
 
-def subset(dataset, n: int | None, seed: int = 0):
-    """The first ``n`` items of a random (seeded) permutation of ``dataset``; all of it if ``n`` is None."""
+def subset(dataset: Sequence, n: int | None, seed: int = 0) -> Sequence:
+    """The first ``n`` items of a seeded permutation of ``dataset``; all if ``n`` is None (ch. 05, 06)."""
     if n is None or n >= len(dataset):
         return dataset
     idx = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:n]

@@ -1,4 +1,4 @@
-"""The CNNs of the LeNet and ResNet chapters, written out so that every layer is visible.
+"""The CNNs of chapters 05 (LeNet) and 06 (ResNet), written out so that every layer is visible.
 
 * :class:`MnistMLP` and :class:`MnistCNN`: the framework-overview notes' MNIST stepping stones.
 * :class:`LeNet`: the lecture's LeNet-5 (CIFAR-10: 3x32x32; MNIST: 1x28x28 with ``padding=2``).
@@ -14,6 +14,7 @@
   mnist    as cifar, with 1 input channel                        28x28 for MNIST
   ======== ===================================================== =========================
 """
+
 from __future__ import annotations
 
 import torch
@@ -24,31 +25,31 @@ STEMS = ("imagenet", "cifar", "mnist")
 
 
 class MnistMLP(nn.Module):
-    """784 -> hidden -> 10: the notes' first MNIST network (a fully connected layer sees pixels, not shapes)."""
+    """784 -> hidden -> 10: the notes' first MNIST network; pixels, not shapes (chapter 05)."""
 
     def __init__(self, hidden: int = 128, num_classes: int = 10):
         super().__init__()
         self.fc1 = nn.Linear(28 * 28, hidden)
         self.fc2 = nn.Linear(hidden, num_classes)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = torch.flatten(x, 1)
         return self.fc2(F.relu(self.fc1(x)))
 
 
 class MnistCNN(nn.Module):
-    """The notes' MNIST CNN (PyTorch's classic example): two 3x3 convs, max-pool, dropout, two FC layers."""
+    """The notes' MNIST CNN (PyTorch's example): two 3x3 convs, max-pool, dropout, two FC layers (ch. 05)."""
 
     def __init__(self, c1: int = 32, c2: int = 64, hidden: int = 128, num_classes: int = 10):
         super().__init__()
-        self.conv1 = nn.Conv2d(1, c1, 3, 1)   # 28 -> 26
+        self.conv1 = nn.Conv2d(1, c1, 3, 1)  # 28 -> 26
         self.conv2 = nn.Conv2d(c1, c2, 3, 1)  # 26 -> 24, then max-pool -> 12
         self.dropout1 = nn.Dropout(0.25)
         self.dropout2 = nn.Dropout(0.5)
         self.fc1 = nn.Linear(c2 * 12 * 12, hidden)  # 9216 for the default c2=64
         self.fc2 = nn.Linear(hidden, num_classes)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = F.relu(self.conv1(x))
         x = F.relu(self.conv2(x))
         x = F.max_pool2d(x, 2)
@@ -58,7 +59,7 @@ class MnistCNN(nn.Module):
 
 
 class LeNet(nn.Module):
-    """LeNet-5 as in the lecture: conv(5) -> pool -> conv(5) -> pool -> 120 -> 84 -> classes.
+    """LeNet-5 as in the lecture (chapter 05): conv(5) -> pool -> conv(5) -> pool -> 120 -> 84 -> classes.
 
     ``in_channels=3`` for CIFAR-10 (32x32). For MNIST (28x28) use ``in_channels=1, padding=2`` so that the
     first conv again sees a 32x32 field and the flatten size stays 16*5*5.
@@ -73,7 +74,7 @@ class LeNet(nn.Module):
         self.fc2 = nn.Linear(120, 84)
         self.fc3 = nn.Linear(84, num_classes)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.pool(F.relu(self.conv1(x)))
         x = self.pool(F.relu(self.conv2(x)))
         x = torch.flatten(x, 1)
@@ -82,15 +83,24 @@ class LeNet(nn.Module):
         return self.fc3(x)
 
 
-def trace_shapes(model: nn.Module, x: torch.Tensor) -> list[tuple[str, tuple[int, ...]]]:
-    """(name, output shape) of every leaf module in the order they run on ``x`` (forward hooks, eval mode)."""
+def trace_shapes(
+    model: nn.Module, x: torch.Tensor, device: str | torch.device | None = None
+) -> list[tuple[str, tuple[int, ...]]]:
+    """(name, output shape) of every leaf module in the order they run on ``x`` (chapters 05, 06).
+
+    Forward hooks, eval mode; ``x`` goes to ``device`` (default: where the model's parameters are).
+    """
+    from .train import model_device
+
+    x = x.to(model_device(model, device))
     rows, hooks = [], []
     for name, module in model.named_modules():
         if len(list(module.children())) == 0:
-            hooks.append(module.register_forward_hook(
-                lambda m, i, o, name=name: rows.append((name, tuple(o.shape)))))
+            hooks.append(
+                module.register_forward_hook(lambda m, i, o, name=name: rows.append((name, tuple(o.shape))))
+            )
     was_training = model.training
-    model.eval()   # BatchNorm in training mode refuses a batch of one 1x1 map
+    model.eval()  # BatchNorm in training mode refuses a batch of one 1x1 map
     try:
         with torch.no_grad():
             model(x)
@@ -103,7 +113,7 @@ def trace_shapes(model: nn.Module, x: torch.Tensor) -> list[tuple[str, tuple[int
 
 class BasicBlock(nn.Module):
     """out = ReLU(BN(conv(ReLU(BN(conv(x))))) + shortcut(x)); the shortcut is a 1x1 conv + BN when the
-    shape changes (stride 2 or more channels), else the identity. Names as in torchvision."""
+    shape changes (stride 2 or more channels), else the identity. Names as in torchvision (chapter 06)."""
 
     expansion = 1
 
@@ -116,10 +126,11 @@ class BasicBlock(nn.Module):
         self.bn2 = nn.BatchNorm2d(planes)
         self.downsample = None
         if stride != 1 or in_planes != planes:
-            self.downsample = nn.Sequential(nn.Conv2d(in_planes, planes, 1, stride, bias=False),
-                                            nn.BatchNorm2d(planes))
+            self.downsample = nn.Sequential(
+                nn.Conv2d(in_planes, planes, 1, stride, bias=False), nn.BatchNorm2d(planes)
+            )
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         identity = x if self.downsample is None else self.downsample(x)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
@@ -127,11 +138,17 @@ class BasicBlock(nn.Module):
 
 
 class ResNet(nn.Module):
-    """ResNet with :class:`BasicBlock` s; ``layers=(2, 2, 2, 2)`` is ResNet18. ``width`` scales every stage
-    (64 is the standard; smaller widths make quick mode fast)."""
+    """ResNet with :class:`BasicBlock` s; ``layers=(2, 2, 2, 2)`` is ResNet18 (chapter 06). ``width`` scales
+    every stage (64 is the standard; smaller widths make quick mode fast)."""
 
-    def __init__(self, layers=(2, 2, 2, 2), num_classes: int = 1000, stem: str = "imagenet",
-                 in_channels: int | None = None, width: int = 64):
+    def __init__(
+        self,
+        layers=(2, 2, 2, 2),
+        num_classes: int = 1000,
+        stem: str = "imagenet",
+        in_channels: int | None = None,
+        width: int = 64,
+    ):
         super().__init__()
         if stem not in STEMS:
             raise ValueError(f"stem must be one of {STEMS}, got {stem!r}")
@@ -148,7 +165,7 @@ class ResNet(nn.Module):
         self.relu = nn.ReLU(inplace=True)
         stages, in_planes = [], width
         for i, n in enumerate(layers):
-            planes = width * 2 ** i
+            planes = width * 2**i
             blocks = [BasicBlock(in_planes, planes, 1 if i == 0 else 2)]
             blocks += [BasicBlock(planes, planes) for _ in range(n - 1)]
             stages.append(nn.Sequential(*blocks))
@@ -163,24 +180,26 @@ class ResNet(nn.Module):
                 nn.init.ones_(m.weight)
                 nn.init.zeros_(m.bias)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
 
-def resnet18(num_classes: int = 1000, stem: str = "imagenet", in_channels: int | None = None,
-             width: int = 64) -> ResNet:
-    """ResNet18 from scratch. ``stem="imagenet"`` (and width 64, 3 channels) matches torchvision exactly."""
+def resnet18(
+    num_classes: int = 1000, stem: str = "imagenet", in_channels: int | None = None, width: int = 64
+) -> ResNet:
+    """ResNet18 from scratch (chapter 06); ``stem="imagenet"``, width 64, 3 channels equals torchvision's."""
     return ResNet((2, 2, 2, 2), num_classes, stem, in_channels, width)
 
 
 def count_parameters(model: nn.Module) -> int:
+    """How many numbers the model learns (chapters 05, 06)."""
     return sum(p.numel() for p in model.parameters())
 
 
-def resnet50_for_finetune(num_classes: int, pretrained: bool = True):
-    """torchvision's ResNet50 with a new ``fc`` for ``num_classes``; returns ``(model, message)``.
+def resnet50_for_finetune(num_classes: int, pretrained: bool = True) -> tuple[nn.Module, str]:
+    """torchvision's ResNet50 with a new ``fc`` for ``num_classes``; returns ``(model, message)`` (ch. 06).
 
     With ``pretrained=True`` the ImageNet weights (IMAGENET1K_V2) are loaded from torch's cache or
     downloaded; when that fails (offline), the message says so and the model keeps its random
@@ -195,9 +214,11 @@ def resnet50_for_finetune(num_classes: int, pretrained: bool = True):
             model = torchvision.models.resnet50(weights=weights)
             message = "ImageNet-pretrained weights loaded (IMAGENET1K_V2)"
         except Exception as exc:  # noqa: BLE001 - offline, proxy, corrupt cache...
-            message = ("pretrained ResNet50 weights unavailable (" + type(exc).__name__ + "); "
-                       "falling back to random initialisation. To fine-tune for real, run online once "
-                       "(the weights are cached in ~/.cache/torch/hub) or on Colab.")
+            message = (
+                "pretrained ResNet50 weights unavailable (" + type(exc).__name__ + "); "
+                "falling back to random initialisation. To fine-tune for real, run online once "
+                "(the weights are cached in ~/.cache/torch/hub) or on Colab."
+            )
     if model is None:
         model = torchvision.models.resnet50(weights=None)
     model.fc = nn.Linear(model.fc.in_features, num_classes)

@@ -3,6 +3,7 @@
 Labels are in English on purpose: a CJK font is not installed everywhere, and a missing glyph would
 turn Chinese labels into boxes.
 """
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -11,7 +12,7 @@ import torch
 
 
 def plot_history(history: dict[str, list[float]], xlabel: str = "epoch", ax=None):
-    """One line per metric; metrics whose names share a suffix (``train_loss``/``val_loss``) share an axis."""
+    """One line per metric; metrics sharing a suffix (``train_loss``/``val_loss``) share an axis (ch. 02, 05)."""
     groups: dict[str, list[str]] = {}
     for key in history:
         groups.setdefault(key.split("_")[-1], []).append(key)
@@ -33,8 +34,10 @@ def plot_history(history: dict[str, list[float]], xlabel: str = "epoch", ax=None
 
 
 def show_images(images, titles=None, nrow: int = 8, mean=None, std=None, scale: float = 1.4, cmap="gray"):
-    """A grid of images from a (N, C, H, W) or (N, H, W) tensor/array; undoes ``Normalize(mean, std)``."""
-    imgs = torch.as_tensor(np.asarray(images) if not torch.is_tensor(images) else images).detach().cpu().float()
+    """A grid of (N, C, H, W) or (N, H, W) images; undoes ``Normalize(mean, std)`` (chapters 05, 06)."""
+    imgs = (
+        torch.as_tensor(np.asarray(images) if not torch.is_tensor(images) else images).detach().cpu().float()
+    )
     if imgs.dim() == 3:
         imgs = imgs.unsqueeze(1)
     if mean is not None and std is not None:
@@ -43,8 +46,9 @@ def show_images(images, titles=None, nrow: int = 8, mean=None, std=None, scale: 
     n = imgs.shape[0]
     ncol = min(nrow, n)
     nrows = (n + ncol - 1) // ncol
-    fig, axes = plt.subplots(nrows, ncol, figsize=(scale * ncol, scale * nrows + (0.3 * nrows if titles else 0)),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncol, figsize=(scale * ncol, scale * nrows + (0.3 * nrows if titles else 0)), squeeze=False
+    )
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i >= n:
@@ -61,13 +65,19 @@ def show_images(images, titles=None, nrow: int = 8, mean=None, std=None, scale: 
 
 
 @torch.no_grad()
-def plot_decision_boundary(predict, X, y, ax=None, steps: int = 300, margin: float = 0.1, title: str | None = None):
-    """Colour the plane by ``predict`` (a function from an (M, 2) float tensor to (M,) class ids) and
-    scatter the points ``X`` (N, 2) coloured by ``y``."""
+def plot_decision_boundary(
+    predict, X, y, ax=None, steps: int = 300, margin: float = 0.1, title: str | None = None
+):
+    """Colour the plane by a classifier and scatter the labelled points on it (chapters 02, 04).
+
+    ``predict`` maps an (M, 2) float tensor to (M,) class ids; ``X`` is (N, 2), ``y`` its labels.
+    """
     X = torch.as_tensor(X, dtype=torch.float32).cpu()
     y = torch.as_tensor(y).cpu()
     lo, hi = X.min(0).values - margin, X.max(0).values + margin
-    xx, yy = torch.meshgrid(torch.linspace(lo[0], hi[0], steps), torch.linspace(lo[1], hi[1], steps), indexing="xy")
+    xx, yy = torch.meshgrid(
+        torch.linspace(lo[0], hi[0], steps), torch.linspace(lo[1], hi[1], steps), indexing="xy"
+    )
     grid = torch.stack([xx.reshape(-1), yy.reshape(-1)], dim=1)
     zz = torch.as_tensor(predict(grid)).cpu().reshape(xx.shape)
     if ax is None:
@@ -83,7 +93,7 @@ def plot_decision_boundary(predict, X, y, ax=None, steps: int = 300, margin: flo
 
 
 def plot_confusion_matrix(cm, classes, ax=None, normalize: bool = True, title: str | None = None):
-    """Heat map of a confusion matrix (rows: true class, columns: predicted class)."""
+    """Heat map of a confusion matrix (rows: true class, columns: predicted; chapters 02, 05, 06)."""
     cm = np.asarray(cm, dtype=float)
     if normalize:
         cm = cm / np.clip(cm.sum(axis=1, keepdims=True), 1, None)
@@ -96,8 +106,15 @@ def plot_confusion_matrix(cm, classes, ax=None, normalize: bool = True, title: s
     ax.set_ylabel("true")
     for i in range(cm.shape[0]):
         for j in range(cm.shape[1]):
-            ax.text(j, i, f"{cm[i, j]:.2f}" if normalize else f"{int(cm[i, j])}", ha="center", va="center",
-                    fontsize=7, color="white" if cm[i, j] > 0.5 * cm.max() else "black")
+            ax.text(
+                j,
+                i,
+                f"{cm[i, j]:.2f}" if normalize else f"{int(cm[i, j])}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if cm[i, j] > 0.5 * cm.max() else "black",
+            )
     plt.colorbar(im, ax=ax, fraction=0.046)
     if title:
         ax.set_title(title)

@@ -1,4 +1,3 @@
-import gzip
 import hashlib
 import os
 import tarfile
@@ -10,7 +9,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from book import data
+from book import data, paths
+
+AMBIENT_CACHE = os.environ.get(paths.CACHE_ENV)  # the cache the notebooks use (before any fixture)
+
+
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path, monkeypatch):
+    """Extractions and lock files go to a cache of this test's own."""
+    monkeypatch.setenv(paths.CACHE_ENV, str(tmp_path / "cache"))
 
 
 @pytest.fixture
@@ -29,7 +36,7 @@ def http_dir(tmp_path):
 
 def test_data_root_order(monkeypatch, tmp_path):
     monkeypatch.delenv(data.DATA_ENV, raising=False)
-    assert data.data_root() == data.REPO_ROOT / "data"
+    assert data.data_root() == paths.ROOT / "data"
     monkeypatch.setenv(data.DATA_ENV, str(tmp_path))
     assert data.data_root() == tmp_path
     assert data.data_root(tmp_path / "x") == tmp_path / "x"
@@ -75,7 +82,7 @@ def test_extract_is_atomic_and_rejects_escaping_paths(tmp_path):
         info = tarfile.TarInfo("../escape.txt")
         info.size = 0
         t.addfile(info)
-    with pytest.raises(Exception):
+    with pytest.raises(tarfile.TarError):
         data.extract(evil, tmp_path / "dest2")
     assert not (tmp_path / "escape.txt").exists() and not (tmp_path / "dest2").exists()
 
@@ -114,7 +121,11 @@ def test_mnist_from_shared_data(shared_data):
 def test_cifar10_from_jpeg_archive(shared_data, tmp_path, monkeypatch):
     if not (shared_data / data.CIFAR10_JPEG[0]).is_file():
         pytest.skip("no cifar10-jpeg.tar.gz in the offline data")
-    monkeypatch.setenv(data.CACHE_ENV, str(tmp_path))
+    # the notebooks' cache: the 60,000 files are extracted once per machine, not once per test run
+    if AMBIENT_CACHE is None:
+        monkeypatch.delenv(paths.CACHE_ENV)
+    else:
+        monkeypatch.setenv(paths.CACHE_ENV, AMBIENT_CACHE)
     test = data.load_cifar10(train=False, root=shared_data, download=False)
     assert len(test) == 10_000 and tuple(test.classes) == data.CIFAR10_CLASSES
     img, label = test[0]

@@ -1,4 +1,5 @@
 """The from-scratch CNNs of book/models.py, checked against torchvision and by their shapes."""
+
 import pytest
 import torch
 import torchvision
@@ -11,14 +12,16 @@ def test_resnet18_imagenet_stem_equals_torchvision():
     assert models.count_parameters(ours) == models.count_parameters(ref) == 11_689_512
     a = {k: v.shape for k, v in ours.state_dict().items()}
     b = {k: v.shape for k, v in ref.state_dict().items()}
-    assert a == b                                   # same names, same shapes, same buffers
+    assert a == b  # same names, same shapes, same buffers
     ours.load_state_dict(ref.state_dict())
     ours.eval(), ref.eval()
     x = torch.randn(2, 3, 64, 64)
     assert torch.allclose(ours(x), ref(x), atol=1e-5)
 
 
-@pytest.mark.parametrize("stem,c,size,first", [("imagenet", 3, 32, 8), ("cifar", 3, 32, 32), ("mnist", 1, 28, 28)])
+@pytest.mark.parametrize(
+    "stem,c,size,first", [("imagenet", 3, 32, 8), ("cifar", 3, 32, 32), ("mnist", 1, 28, 28)]
+)
 def test_stems_keep_or_shrink_resolution(stem, c, size, first):
     model = models.resnet18(num_classes=10, stem=stem, width=8)
     shapes = dict(models.trace_shapes(model, torch.zeros(2, c, size, size)))
@@ -30,7 +33,9 @@ def test_stems_keep_or_shrink_resolution(stem, c, size, first):
 
 def test_small_stem_param_count():
     # the CIFAR stem replaces the 7x7x3x64 conv by 3x3x3x64 and removes nothing else
-    diff = models.count_parameters(models.resnet18(10)) - models.count_parameters(models.resnet18(10, "cifar"))
+    diff = models.count_parameters(models.resnet18(10)) - models.count_parameters(
+        models.resnet18(10, "cifar")
+    )
     assert diff == (7 * 7 - 3 * 3) * 3 * 64
 
 

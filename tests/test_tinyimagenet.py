@@ -1,10 +1,12 @@
 """Tiny ImageNet: the fake archive in the official layout, extraction, the Dataset, reorganisation."""
+
 import os
 
 import pytest
 import torch
 
-from book import data, tinyimagenet as tin
+from book import data
+from book import tinyimagenet as tin
 
 
 @pytest.fixture()
@@ -34,7 +36,7 @@ def test_archive_has_official_layout_and_extracts(archive):
 def test_wrong_md5_and_offline_are_clear(archive, tmp_path):
     root, _ = archive
     with pytest.raises(data.DatasetUnavailable, match="md5"):
-        tin.get_tiny_imagenet(root, download_ok=False)            # the official md5 does not match
+        tin.get_tiny_imagenet(root, download_ok=False)  # the official md5 does not match
     empty = tmp_path / "empty"
     with pytest.raises(data.DatasetUnavailable, match="Tiny ImageNet"):
         tin.get_tiny_imagenet(empty, download_ok=False)
@@ -59,11 +61,13 @@ def test_dataset_reads_both_layouts_with_same_labels(archive):
     assert [(p.name, y) for p, y in after.samples] == before
     # ImageFolder on the reorganised folder agrees on every label
     import torchvision
+
     imf = torchvision.datasets.ImageFolder(folder / "val")
     assert imf.classes == val.classes
     assert sorted((os.path.basename(p), y) for p, y in imf.samples) == sorted(before)
     # with a transform, items are tensors
     import torchvision.transforms as T
+
     x, _ = tin.TinyImageNet(folder, "train", transform=T.ToTensor())[0]
     assert x.shape == (3, 16, 16) and x.dtype == torch.float32
 
@@ -84,7 +88,7 @@ def test_reorganize_is_idempotent_and_survives_interruption(archive, monkeypatch
         tin.reorganize_val(folder)
     monkeypatch.setattr(tin.os, "replace", real_replace)
     total = len(list(folder.glob("val/**/*.JPEG")))
-    assert total == 12                                   # nothing lost by the interruption
+    assert total == 12  # nothing lost by the interruption
     counts = tin.reorganize_val(folder)
     assert counts == {"moved": 8, "already": 4, "missing": 0}
     assert tin.reorganize_val(folder) == {"moved": 0, "already": 12, "missing": 0}
@@ -99,8 +103,11 @@ def test_resnet50_fallback_when_offline(monkeypatch):
     def offline(*a, **k):
         raise OSError("no network")
 
-    monkeypatch.setattr(torchvision.models, "resnet50",
-                        lambda weights=None, _orig=torchvision.models.resnet50: offline() if weights else _orig())
+    monkeypatch.setattr(
+        torchvision.models,
+        "resnet50",
+        lambda weights=None, _orig=torchvision.models.resnet50: offline() if weights else _orig(),
+    )
     model, message = models.resnet50_for_finetune(7, pretrained=True)
     assert "random initialisation" in message and "OSError" in message
     assert model.fc.out_features == 7

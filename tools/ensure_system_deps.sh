@@ -6,7 +6,7 @@
 # Chromium the slides test is skipped and says why; without dot the autodiff chapter says so (and nbval,
 # which expects the drawn graph, reports the difference).
 missing=()
-command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || missing+=(chromium)
+command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1 || missing+=(chromium)
 command -v dot >/dev/null 2>&1 || missing+=(graphviz)
 if [ ${#missing[@]} -eq 0 ]; then echo "system deps: chromium and graphviz present"; exit 0; fi
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

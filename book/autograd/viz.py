@@ -7,6 +7,7 @@
 Both return a ``graphviz.Digraph`` (Jupyter shows it as SVG). Drawing needs Graphviz's ``dot`` program;
 without it they return a ``GraphvizMissing`` that says what to install and keeps the DOT text in ``.source``.
 """
+
 from __future__ import annotations
 
 import re
@@ -18,28 +19,38 @@ import graphviz
 from .scalar import Value
 
 # torchviz's look: filled boxes, small monospace text; leaves light blue, the output green, functions grey.
-NODE_ATTR = dict(style="filled", shape="box", align="left", fontsize="10", ranksep="0.1", height="0.2",
-                 fontname="monospace")
+NODE_ATTR = dict(
+    style="filled",
+    shape="box",
+    align="left",
+    fontsize="10",
+    ranksep="0.1",
+    height="0.2",
+    fontname="monospace",
+)
 
 
 class GraphvizMissing:
-    """Stands in for a drawing when ``dot`` is not installed."""
+    """Stands in for a drawing when ``dot`` is not installed (chapter 04)."""
 
-    def __init__(self, source):
+    def __init__(self, source: str):
         self.source = source
 
-    def __repr__(self):
-        return ("(graph not drawn: Graphviz's `dot` program is not installed. Install it, e.g. "
-                "`apt-get install graphviz`, `brew install graphviz` or `conda install graphviz`, and re-run; "
-                "the graph in DOT language is in .source)")
+    def __repr__(self) -> str:
+        return (
+            "(graph not drawn: Graphviz's `dot` program is not installed. Install it, e.g. "
+            "`apt-get install graphviz`, `brew install graphviz` or `conda install graphviz`, and re-run; "
+            "the graph in DOT language is in .source)"
+        )
 
 
 def dot_available() -> bool:
+    """Whether Graphviz's ``dot`` program is on the PATH (chapter 04)."""
     return shutil.which("dot") is not None
 
 
 def _finish(dot):
-    size = max(12, 0.15 * len(dot.body))                 # torchviz's resize_graph
+    size = max(12, 0.15 * len(dot.body))  # torchviz's resize_graph
     dot.graph_attr.update(size=f"{size},{size}")
     return dot if dot_available() else GraphvizMissing(dot.source)
 
@@ -48,8 +59,8 @@ def _fn_name(op):
     return "".join(w.capitalize() for w in re.split(r"[_\d.]+", op) if w) + "Backward"
 
 
-def draw_graph(root, params=None):
-    """Draw the graph that produced ``root``; ``params`` ({name: leaf}) names the leaves, like torchviz."""
+def draw_graph(root, params: dict | None = None):
+    """Draw the graph that produced ``root`` in torchviz's style; ``params`` names leaves (chapter 04)."""
     names = {id(v): k for k, v in (params or {}).items()}
     scalar = isinstance(root, Value)
     dot = graphviz.Digraph(node_attr=NODE_ATTR, graph_attr=dict(size="12,12"))
@@ -81,14 +92,16 @@ def draw_graph(root, params=None):
     return _finish(dot)
 
 
-def make_dot(var, params=None, **kwargs):
-    """``torchviz.make_dot`` with deterministic node names (so notebooks store the same SVG every run)."""
+def make_dot(var, params: dict | None = None, **kwargs):
+    """``torchviz.make_dot`` with deterministic node names, so a notebook stores the same SVG (ch. 04)."""
     import torchviz
 
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)     # torchviz 0.0.3 still uses distutils' LooseVersion
+        warnings.simplefilter(
+            "ignore", DeprecationWarning
+        )  # torchviz 0.0.3 still uses distutils' LooseVersion
         dot = torchviz.make_dot(var, params=params, **kwargs)
     ids = {}
-    rename = lambda m: ids.setdefault(m.group(0), f"n{len(ids)}")   # noqa: E731
+    rename = lambda m: ids.setdefault(m.group(0), f"n{len(ids)}")  # noqa: E731
     dot.body = [re.sub(r"(?<![\w.])\d{6,}(?![\w.])", rename, line) for line in dot.body]
     return _finish(dot)

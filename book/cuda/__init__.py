@@ -1,74 +1,119 @@
 """CUDA kernels of the book, on a real GPU (PyCUDA) or on the CPU emulator, behind one interface.
 
-``driver, SourceModule, BACKEND = book.cuda.load()``: real PyCUDA (``pycuda.autoprimaryctx``, which shares
-the primary context with PyTorch) when ``pycuda`` imports and a CUDA device exists, else the emulator
-(``BOOK_CUDA_BACKEND=emulator`` forces it).  ``module("reduce")`` compiles ``cuda_src/reduce.cu``.
+``backend = book.cuda.load()`` gives a :class:`Backend`: ``backend.driver`` (``pycuda.driver`` or the
+emulator's), ``backend.SourceModule`` and ``backend.name`` (``"pycuda"`` or ``"emulator"``). Real PyCUDA
+(``pycuda.autoprimaryctx``, which shares the primary context with PyTorch) is used when ``pycuda``
+imports and a CUDA device exists, else the emulator; ``BOOK_CUDA_BACKEND=emulator`` forces it and
+``load(name)`` / ``reset()`` choose again (tests). ``module("reduce")`` compiles ``cuda_src/reduce.cu``
+once per backend.
 """
+
 from __future__ import annotations
 
 import os
-from functools import lru_cache
-from pathlib import Path
+from dataclasses import dataclass, field
+from typing import Any
 
-SRC_DIR = Path(__file__).resolve().parents[2] / "cuda_src"
+from book.paths import ROOT
+
+SRC_DIR = ROOT / "cuda_src"
 
 
-@lru_cache(maxsize=None)
-def load():
-    """``(driver, SourceModule, backend_name)``."""
-    if os.environ.get("BOOK_CUDA_BACKEND", "").lower() != "emulator":
-        try:
-            import pycuda.driver as drv
-            drv.init()
-            if drv.Device.count() > 0:
-                import pycuda.autoprimaryctx  # noqa: F401  (shares PyTorch's primary context)
-                from pycuda.compiler import SourceModule
-                return drv, SourceModule, "pycuda"
-        except Exception:  # pycuda missing, or no driver / device
-            pass
+@dataclass(frozen=True)
+class Backend:
+    """The CUDA backend of chapter 03: a driver module, a ``SourceModule`` class and a name."""
+
+    name: str
+    driver: Any
+    SourceModule: Any
+    _modules: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def module(self, name: str):
+        """``SourceModule`` of ``cuda_src/<name>.cu``, compiled once per backend."""
+        if name not in self._modules:
+            self._modules[name] = self.SourceModule(source(name), no_extern_c=True)
+        return self._modules[name]
+
+
+_CURRENT: Backend | None = None
+
+
+def _pycuda() -> Backend | None:
+    try:
+        import pycuda.driver as drv
+
+        drv.init()
+        if drv.Device.count() == 0:
+            return None
+        import pycuda.autoprimaryctx  # noqa: F401  (shares PyTorch's primary context)
+        from pycuda.compiler import SourceModule
+    except Exception:  # pycuda missing, or no driver / device
+        return None
+    return Backend("pycuda", drv, SourceModule)
+
+
+def _emulator() -> Backend:
     from .emulator import SourceModule, driver
-    return driver, SourceModule, "emulator"
+
+    return Backend("emulator", driver, SourceModule)
+
+
+def load(name: str | None = None) -> Backend:
+    """The backend (chapter 03): ``name`` = "pycuda" / "emulator" chooses; None keeps or auto-detects."""
+    global _CURRENT
+    if name is None and _CURRENT is not None:
+        return _CURRENT
+    wanted = (name or os.environ.get("BOOK_CUDA_BACKEND", "")).lower()
+    if wanted not in ("", "pycuda", "emulator"):
+        raise ValueError(f"unknown CUDA backend {wanted!r}: use 'pycuda' or 'emulator'")
+    backend = None if wanted == "emulator" else _pycuda()
+    if backend is None and wanted == "pycuda":
+        raise RuntimeError("PyCUDA with a CUDA device is not available (pip install pycuda on a GPU machine)")
+    _CURRENT = backend or _emulator()
+    return _CURRENT
+
+
+def reset() -> None:
+    """Forget the chosen backend and its compiled modules (tests choose again with ``load``)."""
+    global _CURRENT
+    _CURRENT = None
 
 
 def backend() -> str:
-    return load()[2]
+    """The name of the current backend (chapter 03)."""
+    return load().name
 
 
 def source(name: str) -> str:
-    """The text of ``cuda_src/<name>.cu``."""
+    """The text of ``cuda_src/<name>.cu`` (chapter 03)."""
     return (SRC_DIR / f"{name}.cu").read_text()
 
 
-@lru_cache(maxsize=None)
 def module(name: str):
-    """``SourceModule`` of ``cuda_src/<name>.cu`` (compiled once per process; the emulator caches on disk)."""
-    _, SourceModule, _ = load()
-    return SourceModule(source(name), no_extern_c=True)
+    """``SourceModule`` of ``cuda_src/<name>.cu`` on the current backend (chapter 03)."""
+    return load().module(name)
 
 
 def kernel_files() -> list[str]:
+    """The stems of ``cuda_src/*.cu`` (chapter 03)."""
     return sorted(p.stem for p in SRC_DIR.glob("*.cu"))
 
 
-def device_ptr(obj):
-    """A kernel argument for a pointer parameter, as ``np.uintp``.
+def device_ptr(obj) -> Any:
+    """A kernel argument for a pointer parameter from a CUDA tensor / array (chapter 03), as ``np.uintp``.
 
-    CUDA tensors (and CuPy/Numba arrays) expose ``__cuda_array_interface__``: its ``data[0]`` is the device
-    address, which PyCUDA accepts directly.  For the emulator, CPU tensors and NumPy arrays give their
-    host address (contiguous only).
+    CUDA tensors (and CuPy/Numba arrays) expose ``__cuda_array_interface__``: its ``data[0]`` is the
+    device address, which PyCUDA accepts directly.  Host memory is not device memory: on the emulator,
+    wrap host arrays in ``driver.In/Out/InOut`` as on a GPU.
     """
     import numpy as np
+
     cai = getattr(obj, "__cuda_array_interface__", None) if getattr(obj, "is_cuda", True) else None
-    if cai is not None:
-        if cai.get("strides") is not None:
-            raise ValueError("pass a contiguous array (its __cuda_array_interface__ has strides)")
-        return np.uintp(cai["data"][0])
-    if hasattr(obj, "data_ptr"):
-        if not obj.is_contiguous():
-            raise ValueError("pass a contiguous tensor")
-        return np.uintp(obj.data_ptr())
-    if isinstance(obj, np.ndarray):
-        if not obj.flags.c_contiguous:
-            raise ValueError("pass a C-contiguous array")
-        return np.uintp(obj.ctypes.data)
-    raise TypeError(f"no device pointer for {type(obj).__name__}")
+    if cai is None:
+        raise TypeError(
+            f"no device pointer for a host {type(obj).__name__}: pass driver.In/Out/InOut(array) "
+            "(host memory is not device memory, on a GPU or on the emulator)"
+        )
+    if cai.get("strides") is not None:
+        raise ValueError("pass a contiguous array (its __cuda_array_interface__ has strides)")
+    return np.uintp(cai["data"][0])

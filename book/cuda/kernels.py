@@ -1,4 +1,8 @@
-"""Host-side wrappers: NumPy in, NumPy out, through ``driver.In/Out/InOut`` -- the same code on both backends."""
+"""Host-side wrappers of ``cuda_src/`` (chapter 03): NumPy in, NumPy out, through ``driver.In/Out/InOut``.
+
+The same code runs on both backends (``book.cuda.load()``).
+"""
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,41 +19,58 @@ def _blocks(n: int, block: int) -> int:
 
 
 def vec_add(a, b, block: int = 256):
-    drv = load()[0]
+    drv = load().driver
     a, b = _f32(a), _f32(b)
     c = np.empty_like(a)
     module("elementwise").get_function("vec_add")(
-        drv.In(a), drv.In(b), drv.Out(c), np.int32(a.size), block=(block, 1, 1), grid=(_blocks(a.size, block), 1))
+        drv.In(a),
+        drv.In(b),
+        drv.Out(c),
+        np.int32(a.size),
+        block=(block, 1, 1),
+        grid=(_blocks(a.size, block), 1),
+    )
     return c
 
 
 def relu_fwd(x, block: int = 256):
-    drv = load()[0]
+    drv = load().driver
     x = _f32(x)
     y = np.empty_like(x)
     module("elementwise").get_function("relu_fwd")(
-        drv.In(x), drv.Out(y), np.int32(x.size), block=(block, 1, 1), grid=(_blocks(x.size, block), 1))
+        drv.In(x), drv.Out(y), np.int32(x.size), block=(block, 1, 1), grid=(_blocks(x.size, block), 1)
+    )
     return y
 
 
 def relu_bwd(x, grad_y, block: int = 256):
-    drv = load()[0]
+    drv = load().driver
     x, grad_y = _f32(x), _f32(grad_y)
     gx = np.empty_like(x)
     module("elementwise").get_function("relu_bwd")(
-        drv.In(x), drv.In(grad_y), drv.Out(gx), np.int32(x.size), block=(block, 1, 1),
-        grid=(_blocks(x.size, block), 1))
+        drv.In(x),
+        drv.In(grad_y),
+        drv.Out(gx),
+        np.int32(x.size),
+        block=(block, 1, 1),
+        grid=(_blocks(x.size, block), 1),
+    )
     return gx
 
 
 def transpose(x, version: str = "tiled"):
-    drv = load()[0]
+    drv = load().driver
     x = _f32(x)
     rows, cols = x.shape
     out = np.empty((cols, rows), np.float32)
     module("transpose").get_function(f"transpose_{version}")(
-        drv.In(x), drv.Out(out), np.int32(rows), np.int32(cols), block=(32, 8, 1),
-        grid=(_blocks(cols, 32), _blocks(rows, 32)))
+        drv.In(x),
+        drv.Out(out),
+        np.int32(rows),
+        np.int32(cols),
+        block=(32, 8, 1),
+        grid=(_blocks(cols, 32), _blocks(rows, 32)),
+    )
     return out
 
 
@@ -58,7 +79,7 @@ REDUCE_VERSIONS = ("interleaved", "sequential", "first_add", "warp")
 
 def reduce_sum(x, version: str = "warp", block: int = 256, max_blocks: int = 64):
     """Sum of ``x``: one launch gives a partial sum per block; the host adds the partials (in float64)."""
-    drv = load()[0]
+    drv = load().driver
     x = _f32(x).reshape(-1)
     n = x.size
     if version == "first_add":
@@ -70,7 +91,8 @@ def reduce_sum(x, version: str = "warp", block: int = 256, max_blocks: int = 64)
     partial = np.empty(nblocks, np.float32)
     shared = (block // 32 if version == "warp" else block) * 4
     module("reduce").get_function(f"reduce_{version}")(
-        drv.In(x), drv.Out(partial), np.int32(n), block=(block, 1, 1), grid=(nblocks, 1), shared=shared)
+        drv.In(x), drv.Out(partial), np.int32(n), block=(block, 1, 1), grid=(nblocks, 1), shared=shared
+    )
     return float(partial.astype(np.float64).sum())
 
 
@@ -78,7 +100,7 @@ MATMUL_VERSIONS = ("naive", "tiled", "regblock")
 
 
 def matmul(a, b, version: str = "tiled"):
-    drv = load()[0]
+    drv = load().driver
     a, b = _f32(a), _f32(b)
     (m, k), (k2, n) = a.shape, b.shape
     if k != k2:
@@ -86,24 +108,37 @@ def matmul(a, b, version: str = "tiled"):
     c = np.empty((m, n), np.float32)
     tile = 64 if version == "regblock" else 16
     module("matmul").get_function(f"matmul_{version}")(
-        drv.In(a), drv.In(b), drv.Out(c), np.int32(m), np.int32(n), np.int32(k), block=(16, 16, 1),
-        grid=(_blocks(n, tile), _blocks(m, tile)))
+        drv.In(a),
+        drv.In(b),
+        drv.Out(c),
+        np.int32(m),
+        np.int32(n),
+        np.int32(k),
+        block=(16, 16, 1),
+        grid=(_blocks(n, tile), _blocks(m, tile)),
+    )
     return c
 
 
 def softmax(x, block: int = 128):
-    drv = load()[0]
+    drv = load().driver
     x = _f32(x)
     rows, cols = x.shape
     y = np.empty_like(x)
     module("softmax").get_function("softmax_rows")(
-        drv.In(x), drv.Out(y), np.int32(rows), np.int32(cols), block=(block, 1, 1), grid=(rows, 1),
-        shared=block * 4)
+        drv.In(x),
+        drv.Out(y),
+        np.int32(rows),
+        np.int32(cols),
+        block=(block, 1, 1),
+        grid=(rows, 1),
+        shared=block * 4,
+    )
     return y
 
 
 def histogram(data, nbins: int, version: str = "shared", block: int = 256, max_blocks: int = 32):
-    drv = load()[0]
+    drv = load().driver
     data = np.ascontiguousarray(data, dtype=np.int32).reshape(-1)
     if data.size and (data.min() < 0 or data.max() >= nbins):
         raise ValueError(f"values must lie in [0, {nbins})")
@@ -111,8 +146,15 @@ def histogram(data, nbins: int, version: str = "shared", block: int = 256, max_b
     grid = (max(1, min(_blocks(data.size, block), max_blocks)), 1)
     f = module("histogram").get_function(f"histogram_{version}")
     if version == "shared":
-        f(drv.In(data), drv.InOut(hist), np.int32(data.size), np.int32(nbins), block=(block, 1, 1), grid=grid,
-          shared=nbins * 4)
+        f(
+            drv.In(data),
+            drv.InOut(hist),
+            np.int32(data.size),
+            np.int32(nbins),
+            block=(block, 1, 1),
+            grid=grid,
+            shared=nbins * 4,
+        )
     else:
         f(drv.In(data), drv.InOut(hist), np.int32(data.size), block=(block, 1, 1), grid=grid)
     return hist
@@ -120,12 +162,13 @@ def histogram(data, nbins: int, version: str = "shared", block: int = 256, max_b
 
 def _scan_device(d_in, d_out, n: int, block: int):
     """Inclusive scan of ``n`` floats in device memory: block scans, scan of the block sums, add offsets."""
-    drv = load()[0]
+    drv = load().driver
     mod = module("scan")
     nblocks = _blocks(n, block)
     d_sums = drv.mem_alloc(4 * nblocks)
-    mod.get_function("scan_block")(d_in, d_out, d_sums, np.int32(n), block=(block, 1, 1), grid=(nblocks, 1),
-                                   shared=2 * block * 4)
+    mod.get_function("scan_block")(
+        d_in, d_out, d_sums, np.int32(n), block=(block, 1, 1), grid=(nblocks, 1), shared=2 * block * 4
+    )
     if nblocks > 1:
         d_scanned = drv.mem_alloc(4 * nblocks)
         _scan_device(d_sums, d_scanned, nblocks, block)
@@ -133,7 +176,7 @@ def _scan_device(d_in, d_out, n: int, block: int):
 
 
 def inclusive_scan(x, block: int = 256):
-    drv = load()[0]
+    drv = load().driver
     x = _f32(x).reshape(-1)
     d_in, d_out = drv.mem_alloc(x.nbytes), drv.mem_alloc(x.nbytes)
     drv.memcpy_htod(d_in, x)

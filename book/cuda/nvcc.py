@@ -1,4 +1,5 @@
 """Compile kernels with ``nvcc -cubin --resource-usage`` (no driver needed) and parse registers / shared memory."""
+
 from __future__ import annotations
 
 import hashlib
@@ -25,8 +26,14 @@ def parse_resource_usage(text: str) -> list[dict]:
     for line in text.splitlines():
         m = _ENTRY.search(line)
         if m:
-            row = {"kernel": m.group(1), "arch": m.group(2), "registers": None, "smem_bytes": 0,
-                   "stack_bytes": 0, "spill_bytes": 0}
+            row = {
+                "kernel": m.group(1),
+                "arch": m.group(2),
+                "registers": None,
+                "smem_bytes": 0,
+                "stack_bytes": 0,
+                "spill_bytes": 0,
+            }
             rows.append(row)
             continue
         if row is None:
@@ -50,6 +57,7 @@ def resource_usage(cu_file, arch: str = "sm_90", cache_dir=None) -> list[dict]:
     cached = None
     if cache_dir is None:
         from book.data import cache_dir as book_cache
+
         cache_dir = book_cache() / "nvcc"
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -57,8 +65,19 @@ def resource_usage(cu_file, arch: str = "sm_90", cache_dir=None) -> list[dict]:
     if cached.exists():
         return json.loads(cached.read_text())
     with tempfile.TemporaryDirectory() as tmp:
-        proc = subprocess.run(["nvcc", "-cubin", f"-arch={arch}", "--resource-usage", "-o",
-                               str(Path(tmp) / "k.cubin"), str(cu_file)], capture_output=True, text=True)
+        proc = subprocess.run(
+            [
+                "nvcc",
+                "-cubin",
+                f"-arch={arch}",
+                "--resource-usage",
+                "-o",
+                str(Path(tmp) / "k.cubin"),
+                str(cu_file),
+            ],
+            capture_output=True,
+            text=True,
+        )
     if proc.returncode != 0:
         raise RuntimeError(f"nvcc failed for {cu_file.name} ({arch}):\n{proc.stderr}")
     rows = parse_resource_usage(proc.stdout + proc.stderr)

@@ -1,4 +1,4 @@
-"""The ReLU kernels of ``cuda_src/elementwise.cu`` as PyTorch operators.
+"""The ReLU kernels of ``cuda_src/elementwise.cu`` as PyTorch operators (chapter 03).
 
 * ``ReLUFunction``: a ``torch.autograd.Function`` (forward and backward each launch a kernel);
 * ``book::cuda_relu``: a ``torch.library.custom_op`` with ``register_autograd`` and a fake (meta)
@@ -7,43 +7,43 @@
 CUDA tensors run through PyCUDA (pointers from ``__cuda_array_interface__``); CPU tensors run through the
 emulator (the same ``.cu`` source compiled with g++).
 """
-from __future__ import annotations
 
-from functools import lru_cache
+from __future__ import annotations
 
 import numpy as np
 import torch
 
-from . import device_ptr, load, source
+from . import _emulator, device_ptr, load
 
 BLOCK = 256
 
 
-@lru_cache(maxsize=None)
-def _emulator_module():
-    from .emulator import SourceModule
-    return SourceModule(source("elementwise"), no_extern_c=True)
-
-
 def _function(name: str, device: torch.device):
     if device.type == "cuda":
-        drv, SourceModule, backend = load()
-        if backend != "pycuda":
+        backend = load()
+        if backend.name != "pycuda":
             raise RuntimeError("CUDA tensor given but PyCUDA is not available (pip install pycuda)")
-        from . import module
-        return module("elementwise").get_function(name)
+        return backend.module("elementwise").get_function(name)
     if device.type == "cpu":
-        return _emulator_module().get_function(name)
+        return _EMULATOR.module("elementwise").get_function(name)
     raise RuntimeError(f"no implementation for device {device}")
 
 
+_EMULATOR = _emulator()  # CPU tensors always run on the emulator, whatever load() chose
+
+
 def _launch(name: str, *tensors: torch.Tensor) -> None:
+    """Launch ``name`` on ``tensors`` (inputs first, the output last)."""
     n = tensors[0].numel()
     grid = (max(1, (n + BLOCK - 1) // BLOCK), 1)
-    _function(name, tensors[0].device)(*[device_ptr(t) for t in tensors], np.int32(n), block=(BLOCK, 1, 1),
-                                       grid=grid)
+    f = _function(name, tensors[0].device)
     if tensors[0].device.type == "cuda":
+        f(*[device_ptr(t) for t in tensors], np.int32(n), block=(BLOCK, 1, 1), grid=grid)
         torch.cuda.synchronize()  # PyCUDA launched on its own stream
+    else:  # host memory is not device memory: copy in and out, as drv.In/Out do on a GPU
+        drv = _EMULATOR.driver
+        args = [drv.In(t.numpy()) for t in tensors[:-1]] + [drv.Out(tensors[-1].numpy())]
+        f(*args, np.int32(n), block=(BLOCK, 1, 1), grid=grid)
 
 
 def _check(x: torch.Tensor) -> torch.Tensor:
