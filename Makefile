@@ -19,7 +19,7 @@ export BOOK_DATA_DIR ?= $(SHARED_DATA)
 endif
 
 
-.PHONY: book site slides test unit nbval execute vendor sysdeps clean lint test-numerics release
+.PHONY: book site slides slides-check test unit nbval execute vendor sysdeps clean lint test-numerics release
 
 # The venv: the pinned requirements, then the book itself as an editable package (`import book` works
 # from any folder: notebooks, tests, tools, benchmarks, torchrun workers).

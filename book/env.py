@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import platform
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
@@ -48,8 +49,8 @@ class RunConfig:
         return full
 
 
-def get_mode(environ=None) -> tuple[str, str]:
-    """Return ``(mode, reason)`` from ``BOOK_MODE`` or, if unset, from the hardware."""
+def get_mode(environ: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """Return ``(mode, reason)`` from ``BOOK_MODE`` or, if unset, from the hardware. (all chapters, via setup())"""
     environ = os.environ if environ is None else environ
     raw = environ.get("BOOK_MODE", "").strip().lower()
     if raw in MODES:
@@ -66,7 +67,7 @@ def get_mode(environ=None) -> tuple[str, str]:
 
 
 def best_device() -> torch.device:
-    """CUDA if present, else Apple's MPS, else the CPU."""
+    """CUDA if present, else Apple's MPS, else the CPU. (00_intro, via setup())"""
     if torch.cuda.is_available():
         return torch.device("cuda")
     mps = getattr(torch.backends, "mps", None)
@@ -75,8 +76,8 @@ def best_device() -> torch.device:
     return torch.device("cpu")
 
 
-def get_smoke(environ=None) -> bool:
-    """``BOOK_SMOKE=1``: run full mode's code at tiny sizes (a test of full mode that needs no GPU)."""
+def get_smoke(environ: Mapping[str, str] | None = None) -> bool:
+    """``BOOK_SMOKE=1``: run full mode's code at tiny sizes (a test of full mode that needs no GPU). (all chapters, via setup())"""
     environ = os.environ if environ is None else environ
     raw = environ.get("BOOK_SMOKE", "").strip()
     if raw not in ("", "0", "1"):
@@ -84,8 +85,8 @@ def get_smoke(environ=None) -> bool:
     return raw == "1"
 
 
-def get_config(environ=None) -> RunConfig:
-    """The mode and device from the environment (``BOOK_MODE``, ``BOOK_SMOKE``) and the hardware."""
+def get_config(environ: Mapping[str, str] | None = None) -> RunConfig:
+    """The mode and device from the environment (``BOOK_MODE``, ``BOOK_SMOKE``) and the hardware. (all chapters, via setup())"""
     mode, reason = get_mode(environ)
     smoke = mode == "full" and get_smoke(environ)
     # Quick mode stays on the CPU so that its outputs are the same on every machine.
@@ -96,7 +97,7 @@ def get_config(environ=None) -> RunConfig:
 
 
 def describe_hardware() -> str:
-    """One line about the accelerators this machine has (not only the one in use)."""
+    """One line about the accelerators this machine has (not only the one in use). (00_intro)"""
     parts = [f"torch {torch.__version__}", f"python {platform.python_version()}"]
     if torch.cuda.is_available():
         parts.append(f"CUDA: {torch.cuda.get_device_name(0)}")
@@ -108,7 +109,7 @@ def describe_hardware() -> str:
 
 
 def setup(seed: int = 0, verbose: bool = True) -> RunConfig:
-    """Call at the top of every notebook: choose mode and device, seed everything, print both."""
+    """Call at the top of every notebook: choose mode and device, seed everything, print both. (all chapters)"""
     from .utils import seed_everything
 
     cfg = get_config()

@@ -53,7 +53,7 @@ def data_dir(root: str | os.PathLike | None = None) -> Path:
 
 
 def cache_dir(*parts: str) -> Path:
-    """A writable cache folder (``$BOOK_CACHE_DIR``, else ``~/.cache/ai-programming-book``), created."""
+    """A writable cache folder (``$BOOK_CACHE_DIR``, else ``~/.cache/ai-programming-book``), created. (ch. 03b, 05, 06)"""
     base = _usable_dir(
         _from_env(CACHE_ENV, Path.home() / ".cache" / "ai-programming-book"), CACHE_ENV, True, True
     )
@@ -61,17 +61,17 @@ def cache_dir(*parts: str) -> Path:
 
 
 def results_dir() -> Path:
-    """Measured full-mode results (``results/*.json``, committed; ``$BOOK_RESULTS_DIR`` overrides)."""
+    """Measured full-mode results (``results/*.json``, committed; ``$BOOK_RESULTS_DIR`` overrides). (ch. 03, 05-07, via book.results)"""
     return _from_env(RESULTS_ENV, ROOT / "results")
 
 
 def results_file(name: str) -> Path:
-    """``results/<name>.json``: the file a benchmark writes and a chapter renders."""
+    """``results/<name>.json``: the file a benchmark writes and a chapter renders. (ch. 03, 05-07, via book.results)"""
     return results_dir() / (name if name.endswith(".json") else f"{name}.json")
 
 
 def scratch_dir(name: str) -> Path:
-    """A per-topic scratch folder under the cache (e.g. the distributed chapter's worker scripts), created.
+    """A per-topic scratch folder under the cache (e.g. the distributed chapter's worker scripts), created. (ch. 05, 06, 07)
 
     It does not depend on the working directory, so a notebook and a test write to the same place.
     """

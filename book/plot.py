@@ -6,12 +6,21 @@ turn Chinese labels into boxes.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
-def plot_history(history: dict[str, list[float]], xlabel: str = "epoch", ax=None):
+
+def plot_history(
+    history: dict[str, list[float]], xlabel: str = "epoch", ax: Axes | None = None
+) -> Sequence[Axes]:
     """One line per metric; metrics sharing a suffix (``train_loss``/``val_loss``) share an axis (ch. 02, 05)."""
     groups: dict[str, list[str]] = {}
     for key in history:
@@ -33,7 +42,15 @@ def plot_history(history: dict[str, list[float]], xlabel: str = "epoch", ax=None
     return axes
 
 
-def show_images(images, titles=None, nrow: int = 8, mean=None, std=None, scale: float = 1.4, cmap="gray"):
+def show_images(
+    images: torch.Tensor | Sequence,
+    titles: Sequence[str] | None = None,
+    nrow: int = 8,
+    mean: Sequence[float] | None = None,
+    std: Sequence[float] | None = None,
+    scale: float = 1.4,
+    cmap: str | None = "gray",
+) -> Figure:
     """A grid of (N, C, H, W) or (N, H, W) images; undoes ``Normalize(mean, std)`` (chapters 05, 06)."""
     imgs = (
         torch.as_tensor(np.asarray(images) if not torch.is_tensor(images) else images).detach().cpu().float()
@@ -66,8 +83,14 @@ def show_images(images, titles=None, nrow: int = 8, mean=None, std=None, scale: 
 
 @torch.no_grad()
 def plot_decision_boundary(
-    predict, X, y, ax=None, steps: int = 300, margin: float = 0.1, title: str | None = None
-):
+    predict: Callable[[torch.Tensor], torch.Tensor],
+    X: torch.Tensor | np.ndarray,
+    y: torch.Tensor | np.ndarray,
+    ax: Axes | None = None,
+    steps: int = 300,
+    margin: float = 0.1,
+    title: str | None = None,
+) -> Axes:
     """Colour the plane by a classifier and scatter the labelled points on it (chapters 02, 04).
 
     ``predict`` maps an (M, 2) float tensor to (M,) class ids; ``X`` is (N, 2), ``y`` its labels.
@@ -92,7 +115,13 @@ def plot_decision_boundary(
     return ax
 
 
-def plot_confusion_matrix(cm, classes, ax=None, normalize: bool = True, title: str | None = None):
+def plot_confusion_matrix(
+    cm: torch.Tensor | np.ndarray,
+    classes: Sequence[str],
+    ax: Axes | None = None,
+    normalize: bool = True,
+    title: str | None = None,
+) -> Axes:
     """Heat map of a confusion matrix (rows: true class, columns: predicted; chapters 02, 05, 06)."""
     cm = np.asarray(cm, dtype=float)
     if normalize:

@@ -155,7 +155,7 @@ def write(name: str, data: dict, command: str, wall_s: float) -> Path:
 
 
 def load(name: str) -> dict | None:
-    """The record ``{"name", "data", "provenance"}`` of ``results/<name>.json``, or None when missing."""
+    """The record ``{"name", "data", "provenance"}`` of ``results/<name>.json``, or None when missing. (ch. 03, 05-07)"""
     path = results_path(name)
     if not path.is_file():
         return None

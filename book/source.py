@@ -39,14 +39,14 @@ def _strip_docstring(src: str) -> str:
     return "".join(line for i, line in enumerate(lines) if i not in drop)
 
 
-def python_source(obj, docstring: bool = False) -> str:
-    """The source of a function, class or module, dedented, without its docstring unless asked."""
+def python_source(obj: object, docstring: bool = False) -> str:
+    """The source of a function, class or module, dedented, without its docstring unless asked. (ch. 02-07)"""
     src = textwrap.dedent(inspect.getsource(obj))
     return (src if docstring else _strip_docstring(src)).strip("\n")
 
 
 def cuda_file(name: str | Path) -> Path:
-    """``"reduce"``, ``"reduce.cu"`` or a path -> the ``.cu`` file (``cuda_src/`` by default)."""
+    """``"reduce"``, ``"reduce.cu"`` or a path -> the ``.cu`` file (``cuda_src/`` by default). (03_cuda)"""
     path = Path(name)
     if path.suffix != ".cu":
         path = path.with_suffix(".cu")
@@ -82,7 +82,7 @@ def _match_brace(src: str, open_at: int) -> int:
 
 
 def cuda_kernel_source(source: str, kernel: str, comments: bool = True) -> str:
-    """The definition of function ``kernel`` in CUDA ``source``, with the comment lines right above it."""
+    """The definition of function ``kernel`` in CUDA ``source``, with the comment lines right above it. (03_cuda)"""
     for m in re.finditer(r"\b" + re.escape(kernel) + r"\s*\(", source):
         # a definition: the text after the closing parenthesis of the parameters is `{`
         depth, j = 0, m.end() - 1
@@ -105,7 +105,7 @@ def cuda_kernel_source(source: str, kernel: str, comments: bool = True) -> str:
 
 
 class SourceCode:
-    """Source text that displays as a highlighted code block (text/markdown) and prints as plain text."""
+    """Source text that displays as a highlighted code block (text/markdown) and prints as plain text. (ch. 02-07)"""
 
     def __init__(self, code: str, language: str):
         self.code, self.language = code, language
@@ -120,8 +120,8 @@ class SourceCode:
         return self.code
 
 
-def show_source(obj, kernel: str | list[str] | None = None, docstring: bool = False) -> SourceCode:
-    """Show a Python object's source, or CUDA kernel(s) from ``cuda_src/`` (all chapters, e.g. 03, 05).
+def show_source(obj: object, kernel: str | list[str] | None = None, docstring: bool = False) -> SourceCode:
+    """Show a Python object's source, or CUDA kernel(s) from ``cuda_src/`` (ch. 02-07).
 
     ``show_source(fn)`` / ``show_source(SomeClass)``: Python, without the docstring.
     ``show_source("reduce")``: a whole ``.cu`` file; ``show_source("reduce", kernel="reduce_warp")`` or

@@ -22,7 +22,7 @@ LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 def model_device(model: nn.Module, device: str | torch.device | None = None) -> torch.device:
-    """``device`` if given, else where ``model``'s parameters (or buffers) live; CPU for a stateless model."""
+    """``device`` if given, else where ``model``'s parameters (or buffers) live; CPU for a stateless model. (ch. 02, 05, 06)"""
     if device is not None:
         return torch.device(device)
     for t in model.parameters():

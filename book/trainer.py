@@ -45,7 +45,7 @@ def epoch_seed(seed: int, epoch: int) -> int:
 
 
 def epoch_generator(seed: int, epoch: int) -> torch.Generator:
-    """A CPU generator seeded with :func:`epoch_seed` (the shuffling, and DataLoader worker seeds)."""
+    """A CPU generator seeded with :func:`epoch_seed` (the shuffling, and DataLoader worker seeds). (06_resnet)"""
     return torch.Generator().manual_seed(epoch_seed(seed, epoch))
 
 
@@ -128,7 +128,7 @@ def clean_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
 
 
 def rng_state() -> dict:
-    """The states of every random generator a training step may use, as weights_only-loadable values."""
+    """The states of every random generator a training step may use, as weights_only-loadable values. (06_resnet)"""
     np_state = np.random.get_state()
     py_state = random.getstate()
     state = {
@@ -176,7 +176,7 @@ def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict:
 
 
 def check_state_dict_matches(model: nn.Module, state: dict, path: str | os.PathLike) -> None:
-    """Raise :class:`CheckpointError` (model untouched) unless ``state`` has exactly ``model``'s tensors."""
+    """Raise :class:`CheckpointError` (model untouched) unless ``state`` has exactly ``model``'s tensors. (06_resnet)"""
     own = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     theirs = {k: tuple(v.shape) for k, v in state.items() if isinstance(v, torch.Tensor)}
     if own == theirs and len(theirs) == len(state):

@@ -1,4 +1,5 @@
 """Seeding, determinism and a small timer."""
+
 from __future__ import annotations
 
 import os
@@ -10,7 +11,7 @@ import torch
 
 
 def seed_everything(seed: int = 0, deterministic: bool = True) -> None:
-    """Seed Python, NumPy and PyTorch (all devices); optionally ask for deterministic kernels."""
+    """Seed Python, NumPy and PyTorch (all devices); optionally ask for deterministic kernels. (all chapters, via setup())"""
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
@@ -21,7 +22,7 @@ def seed_everything(seed: int = 0, deterministic: bool = True) -> None:
 
 
 class Timer:
-    """Wall-clock timer: ``with Timer() as t: ...`` then ``t.elapsed``; or ``start``/``stop`` laps.
+    """Wall-clock timer: ``with Timer() as t: ...`` then ``t.elapsed``; or ``start``/``stop`` laps. (ch. 01, 05, 06)
 
     On CUDA, pass ``sync=True`` so that queued kernels are finished before the clock is read.
     Timings vary from run to run: notebooks must not print them in checked output.
@@ -37,7 +38,7 @@ class Timer:
             torch.cuda.synchronize()
         return time.perf_counter()
 
-    def start(self) -> "Timer":
+    def start(self) -> Timer:
         self._t0 = self._now()
         return self
 
@@ -52,7 +53,7 @@ class Timer:
     def elapsed(self) -> float:
         return sum(self.laps)
 
-    def __enter__(self) -> "Timer":
+    def __enter__(self) -> Timer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

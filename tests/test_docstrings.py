@@ -10,7 +10,7 @@ import pytest
 
 import book
 
-CHAPTER = re.compile(r"\b0\d[a-z]?\b|\bch(apter)?s?\.?\s*0?\d|第.{1,3}章|\ball chapters\b", re.I)
+CHAPTER = re.compile(r"\b0\d[a-z]?(?:\b|_[a-z])|\bch(apter)?s?\.?\s*0?\d|第.{1,3}章|\ball chapters\b", re.I)
 SKIP_MODULES = {"book.cuda.emu_runtime"}
 
 

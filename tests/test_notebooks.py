@@ -1,9 +1,9 @@
 """Every chapter follows the book's conventions (tools/nbtool.py) and is in the table of contents."""
+
 import nbformat
+import nbtool
 import pytest
 import yaml
-
-import nbtool
 from slides import expected_slide_count
 
 NOTEBOOKS = nbtool.chapter_notebooks()

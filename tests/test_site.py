@@ -1,17 +1,17 @@
 """The built website (make book): Chinese search, no CDN, every chapter page and its slides."""
+
 import json
 import re
 
-import pytest
-
 import nbtool
+import pytest
 
 SCRIPT_OR_CSS = re.compile(r'<(?:script|link)[^>]+(?:src|href)="(https?:)?//[^"]+"')
 
 
 def _search_terms(html):
     text = (html / "searchindex.js").read_text(encoding="utf-8")
-    return json.loads(text[text.index("(") + 1: text.rindex(")")])["terms"]
+    return json.loads(text[text.index("(") + 1 : text.rindex(")")])["terms"]
 
 
 def test_chinese_words_are_searchable(built_site):
@@ -46,8 +46,10 @@ def test_pages_load_nothing_from_the_network(built_site):
 def test_search_page_finds_chinese_words_offline(built_site, browser):
     """Sphinx's own search page, in a real browser, with every network request blocked."""
     page = browser.new_page()
-    page.route("**/*", lambda route: route.abort() if not route.request.url.startswith("file:")
-               else route.continue_())
+    page.route(
+        "**/*",
+        lambda route: route.abort() if not route.request.url.startswith("file:") else route.continue_(),
+    )
     page.goto((built_site / "search.html").as_uri() + "?q=模式")
     page.wait_for_selector("#search-results ul.search li", timeout=20_000)
     titles = page.locator("#search-results ul.search li").all_inner_texts()

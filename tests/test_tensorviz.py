@@ -1,4 +1,5 @@
 """book.tensorviz: the storage/stride arithmetic it shows must be PyTorch's own."""
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -16,7 +17,7 @@ def test_row_major_strides_match_contiguous_tensors():
 
 def test_storage_indices_follow_offset_and_strides():
     x = torch.arange(12).view(3, 4)
-    assert torch.equal(tv.storage_indices(x), x)                 # arange: value == storage index
+    assert torch.equal(tv.storage_indices(x), x)  # arange: value == storage index
     for view in [x.t(), x[1:, ::2], x[:, 1], x[2], torch.arange(3).expand(4, 3), x.flip(0).t().contiguous()]:
         assert torch.equal(tv.storage_values(view)[tv.storage_indices(view)], view)
         assert tv.storage_indices(view).shape == view.shape
@@ -38,7 +39,8 @@ def test_same_storage_views_and_copies():
 
 def test_describe():
     assert tv.describe(torch.arange(12).view(3, 4).t()) == (
-        "shape=(4, 3) stride=(1, 4) offset=0 contiguous=False storage=12 elements")
+        "shape=(4, 3) stride=(1, 4) offset=0 contiguous=False storage=12 elements"
+    )
 
 
 @pytest.mark.parametrize("a,b", [((3, 1), (4,)), ((2, 1, 5), (3, 1)), ((), (2, 2)), ((4, 3), (3,))])
@@ -57,7 +59,7 @@ def test_explain_broadcast_reports_errors():
 def test_drawings():
     x = torch.arange(12.0).view(3, 4)
     ax = tv.draw_layout(x.t())
-    assert len(ax.patches) == 12 + 12                               # grid cells + storage cells
+    assert len(ax.patches) == 12 + 12  # grid cells + storage cells
     fig = tv.draw_layouts({"x": x, "row": x[1], "expanded": torch.arange(3).expand(2, 3)})
     assert len(fig.axes) == 3 and fig.axes[2].get_title(loc="left") == "expanded"
     fig = tv.draw_broadcast(torch.arange(3).view(3, 1), torch.arange(4))

@@ -4,6 +4,7 @@
 
 Runs each notebook in its own folder, without timing metadata, and writes it only if it ran through.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,8 +23,13 @@ if __name__ == "__main__":
     for path in paths:
         nb = nbformat.read(path, as_version=4)
         t0 = time.perf_counter()
-        client = NotebookClient(nb, timeout=1200, kernel_name="python3", record_timing=False,
-                                resources={"metadata": {"path": str(path.parent)}})
+        client = NotebookClient(
+            nb,
+            timeout=1200,
+            kernel_name="python3",
+            record_timing=False,
+            resources={"metadata": {"path": str(path.parent)}},
+        )
         client.execute()
         tmp = path.with_suffix(".ipynb.part")
         nbformat.write(nb, tmp)

@@ -10,7 +10,7 @@ Conventions checked (see README "Writing a chapter"):
 * headings 学习目标 (learning goals), 小结 (summary) and 练习 (exercises);
 * at least one cell tagged ``solution``, each hidden on the site (code: hide-input / hide-cell;
   markdown: a ``:class: dropdown`` admonition);
-* every cell has ``slideshow.slide_type``; a link to the chapter's slides;
+* every cell has ``slideshow.slide_type``; links to the chapter's slides and their PDF handout;
 * every output is checked by nbval: a cell tagged ``nbval-ignore-output`` or ``nbval-skip`` must say why
   in a comment line ``# unchecked: <reason>``; a ``tolerance`` in a cell's metadata must be valid (see
   ``tools/nbval_tolerance.py``);
@@ -47,6 +47,7 @@ def setup_cell_source() -> str:
 # on a GPU runtime also PyCUDA (Colab has the CUDA toolkit). Colab's own torch is kept.
 # Elsewhere: `make book` / `pip install -e .` has installed `book`; if not, install it from this clone.
 import importlib, os, shutil, site, sys
+
 if "google.colab" in sys.modules:
     _repo = os.path.join(os.environ.get("BOOK_COLAB_ROOT", "/content"), "{name}")
     if not os.path.isdir(_repo):
@@ -89,10 +90,15 @@ def is_setup_cell(cell) -> bool:
 def sync(path: Path) -> bool:
     nb = nbformat.read(path, as_version=4)
     new = setup_cell()
+    links = sync_links(nb, path)
     if nb.cells and is_setup_cell(nb.cells[0]):
         if nb.cells[0].source == new.source and nb.cells[0].metadata.get("tags") == ["remove-cell"]:
-            return False
+            if links:
+                nbformat.write(nb, path)
+            return links
         new.execution_count, new.outputs = nb.cells[0].get("execution_count"), nb.cells[0].get("outputs", [])
+        if "id" in nb.cells[0]:
+            new["id"] = nb.cells[0]["id"]
         nb.cells[0] = new
     else:
         nb.cells.insert(0, new)
@@ -102,6 +108,31 @@ def sync(path: Path) -> bool:
 
 def slides_href(path: Path) -> str:
     return f"../slides/{path.stem}.slides.html"
+
+
+def pdf_href(path: Path) -> str:
+    return f"../slides/{path.stem}.pdf"
+
+
+def slides_links(path: Path) -> str:
+    """The line under each chapter's title: its deck and the deck's PDF handout."""
+    return (
+        f'<a href="{slides_href(path)}">📽 本章幻灯片 (slides)</a> · '
+        f'<a href="{pdf_href(path)}">📄 PDF 讲义 (handout)</a>'
+    )
+
+
+def sync_links(nb, path: Path) -> bool:
+    """Replace a bare slides link under the title by :func:`slides_links` (adds the PDF handout)."""
+    for cell in nb.cells[:3]:
+        if cell.cell_type != "markdown" or slides_href(path) not in cell.source:
+            continue
+        lines = cell.source.splitlines()
+        new = [slides_links(path) if slides_href(path) in line else line for line in lines]
+        if new != lines:
+            cell.source = "\n".join(new)
+            return True
+    return False
 
 
 def new(path: Path, title: str) -> None:
@@ -117,7 +148,7 @@ def new(path: Path, title: str) -> None:
     solution.metadata["tags"] = ["solution", "hide-input"]
     cells = [
         setup_cell(),
-        s(md(f'# {title}\n\n<a href="{slides_href(path)}">📽 本章幻灯片 (slides)</a>'), "slide"),
+        s(md(f"# {title}\n\n{slides_links(path)}"), "slide"),
         s(code("import book\n\ncfg = book.setup()"), "-"),
         s(md("## 学习目标 (learning goals)\n\n- ..."), "slide"),
         s(md("## 小结 (summary)\n\n- ..."), "slide"),
@@ -150,8 +181,9 @@ def check(path: Path) -> list[str]:
     for word in ("学习目标", "小结", "练习"):
         if not any(line.lstrip().startswith("#") and word in line for line in text.splitlines()):
             errs.append(f"no heading with {word!r}")
-    if slides_href(path) not in text:
-        errs.append(f"no link to the slides ({slides_href(path)})")
+    for href in (slides_href(path), pdf_href(path)):
+        if href not in text:
+            errs.append(f"no link to the slides or their PDF ({href}; `python tools/nbtool.py sync` adds it)")
     solutions = [c for c in cells if "solution" in c.metadata.get("tags", [])]
     if not solutions:
         errs.append("no cell tagged 'solution' (exercises need hidden solutions)")

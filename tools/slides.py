@@ -49,14 +49,13 @@ from pathlib import Path
 import nbformat
 from markdown_it import MarkdownIt
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
+from nbtool import chapter_notebooks  # tools/ is on sys.path (the script's folder; pytest's pythonpath)
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-from nbtool import chapter_notebooks  # noqa: E402
+from book.paths import ROOT
 
 VENDOR = ROOT / "_build" / "vendor" / "slides"
 TEMPLATE = ROOT / "tools" / "slides_template" / "deck.html"

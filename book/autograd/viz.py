@@ -13,10 +13,14 @@ from __future__ import annotations
 import re
 import shutil
 import warnings
+from typing import TYPE_CHECKING, Any
 
 import graphviz
 
 from .scalar import Value
+
+if TYPE_CHECKING:
+    import torch
 
 # torchviz's look: filled boxes, small monospace text; leaves light blue, the output green, functions grey.
 NODE_ATTR = dict(
@@ -59,7 +63,7 @@ def _fn_name(op):
     return "".join(w.capitalize() for w in re.split(r"[_\d.]+", op) if w) + "Backward"
 
 
-def draw_graph(root, params: dict | None = None):
+def draw_graph(root: Any, params: dict | None = None) -> Any:
     """Draw the graph that produced ``root`` in torchviz's style; ``params`` names leaves (chapter 04)."""
     names = {id(v): k for k, v in (params or {}).items()}
     scalar = isinstance(root, Value)
@@ -92,7 +96,7 @@ def draw_graph(root, params: dict | None = None):
     return _finish(dot)
 
 
-def make_dot(var, params: dict | None = None, **kwargs):
+def make_dot(var: torch.Tensor, params: dict | None = None, **kwargs: Any) -> Any:
     """``torchviz.make_dot`` with deterministic node names, so a notebook stores the same SVG (ch. 04)."""
     import torchviz
 
