@@ -68,14 +68,19 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check book tools tests benchmarks chapters conftest.py
 	$(BIN)/actionlint .github/workflows/*.yml
 
+# Unit tests and every notebook, TEST_WORKERS pytest-xdist workers of one thread each (a notebook's cells
+# stay together on one worker: --dist loadscope). The stored outputs were written with the machine's own
+# instruction set and 2 threads, so this already checks them under another thread count.
+TEST_WORKERS ?= 2
 test: book sysdeps lint
-	BOOK_MODE=quick $(BIN)/python -m pytest -q tests $(NB) --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
+	OMP_NUM_THREADS=1 BOOK_MODE=quick $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope \
+	  tests $(NB) --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
 
 # The stored outputs must validate on other CPUs too: re-run the chapters that train under another
 # instruction set and thread count (the tolerances in their cells' metadata must absorb the difference).
 NUMERICS_NB ?= chapters/02_first_networks.ipynb chapters/04_autodiff.ipynb chapters/05_lenet.ipynb chapters/06_resnet.ipynb chapters/07_distributed.ipynb
 test-numerics: $(STAMP)
-	ATEN_CPU_CAPABILITY=default OMP_NUM_THREADS=1 BOOK_MODE=quick \
+	ATEN_CPU_CAPABILITY=default OMP_NUM_THREADS=3 BOOK_MODE=quick \
 	  $(BIN)/python -m pytest -q $(NUMERICS_NB) --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
 
 execute: $(STAMP)

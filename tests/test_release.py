@@ -40,6 +40,8 @@ def _open_offline(browser, url):
 
 def test_release_site_opens_offline(unpacked, browser):
     page, refused, failed = _open_offline(browser, (unpacked / "index.html").as_uri())
+    page.wait_for_url("**/intro.html", timeout=15_000)  # index.html redirects to the book's first page
+    page.wait_for_load_state("load")
     assert "AI中的编程" in page.title()
     chapters = sorted((unpacked / "chapters").glob("*.html"))
     assert chapters, "no chapter pages in the archive"

@@ -498,8 +498,10 @@ def build_deck(nb, pdf_name: str) -> list[Slide]:
             deck.new(True)
         fragment = kind == "fragment"
         if cell.cell_type == "markdown":
-            add_markdown(deck, cell.source, fragment)
-            if first and pdf_name not in cell.source:
+            # The chapter's links to its deck and handout point into slides/: from a deck, that is "here".
+            source = cell.source.replace('href="../slides/', 'href="')
+            add_markdown(deck, source, fragment)
+            if first and pdf_name not in source:
                 link = f'<p class="handout"><a href="{pdf_name}">PDF 讲义 (handout)</a></p>'
                 deck.add(link, PROSE_PX * PROSE_LH + 14)
         elif cell.cell_type == "code":
