@@ -40,7 +40,14 @@ def test_pages_load_nothing_from_the_network(built_site):
         for m in SCRIPT_OR_CSS.finditer(page.read_text(encoding="utf-8")):
             offenders.append(f"{page.relative_to(built_site)}: {m.group(0)}")
     assert offenders == []
-    assert (built_site / "_static" / "mathjax" / "tex-mml-chtml.js").is_file()
+    assert (built_site / "mathjax" / "tex-mml-chtml.js").is_file()
+
+
+def test_pages_load_one_mathjax_script(built_site):
+    """Only MathJax's entry point: Jupyter Book adds a <script> for every .js of a static path."""
+    page = (built_site / "chapters" / "00_intro.html").read_text(encoding="utf-8")
+    scripts = re.findall(r'<script[^>]*src="[^"]*mathjax[^"]*"', page)
+    assert len(scripts) == 1 and "tex-mml-chtml.js" in scripts[0], scripts
 
 
 def test_search_page_finds_chinese_words_offline(built_site, browser):
