@@ -1,147 +1,192 @@
-"""GPU benchmark of the kernels in cuda_src/ with real PyCUDA.  Writes results/cuda_bench.json.
+"""GPU benchmark of the book's CUDA kernels (``cuda_src/``, through ``book.cuda``): writes results/cuda.json.
 
-    .venv/bin/pip install pycuda          # needs the CUDA toolkit (nvcc) and the NVIDIA driver
-    .venv/bin/python benchmarks/bench_cuda.py [--quick]
+    .venv/bin/python benchmarks/bench_cuda.py            # on an NVIDIA GPU with PyCUDA (make results-cuda)
+    .venv/bin/python benchmarks/bench_cuda.py --smoke    # every path at tiny sizes on the CPU emulator
 
-Measures: device-to-device copy and vector-add bandwidth, every reduction version (GB/s), every matmul
-version (GFLOP/s and % of cuBLAS FP32 via torch with TF32 off, n = 1024..4096), softmax vs torch.
-Goals (issue 3): vector add >= 85 % and best reduction >= 80 % of copy bandwidth; best matmul >= 50 % of
-cuBLAS.  Without a GPU or without PyCUDA it exits with status 2 and says why (the emulator's timings
-measure the CPU and are never written here).
+Measures, with CUDA events: bandwidth (GB/s) of a device-to-device copy, of vector add and of each
+reduction (and its % of the copy); GFLOP/s of each matmul and of cuBLAS FP32 (``torch.matmul`` with TF32
+off, % of cuBLAS); softmax (vs ``torch.softmax``), histogram and scan bandwidth. Goals (issue 11): vector add
+>= 85 % and the best reduction >= 80 % of copy bandwidth; the best teaching SGEMM >= 50 % of cuBLAS.
+Results go through ``book.results.write`` (provenance: GPU, driver, versions, date, commit, command).
+``--smoke`` runs the same code on the emulator at tiny sizes; its numbers measure the CPU and mean
+nothing, and ``book.results`` keeps them out of the committed ``results/`` (see BOOK_RESULTS_DIR).
+Without ``--smoke`` and without PyCUDA + a GPU it exits with status 2 and writes nothing.
 """
+
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
-import subprocess
+import os
 import sys
-from pathlib import Path
+import time
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import book.cuda as cuda
+from book import results
+
+MATMUL_TILE = {"naive": 16, "tiled": 16, "regblock": 64}
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="fewer sizes and repetitions")
-    ap.add_argument("--out", default=str(ROOT / "results" / "cuda_bench.json"))
-    args = ap.parse_args()
-    try:
-        import pycuda.driver as drv
-        drv.init()
-        if drv.Device.count() == 0:
-            raise RuntimeError("no CUDA device")
-    except Exception as exc:  # ImportError, or no driver / device
-        print(f"bench_cuda.py needs an NVIDIA GPU and PyCUDA ({type(exc).__name__}: {exc}).\n"
-              "Install with `.venv/bin/pip install pycuda` on a machine with the CUDA toolkit and driver. "
-              "Nothing was measured; results/cuda_bench.json is unchanged.", file=sys.stderr)
-        return 2
-    import torch
-    import pycuda.autoprimaryctx  # noqa: F401
-    from book.cuda import device_ptr, module
+def _blocks(n: int, b: int) -> int:
+    return (n + b - 1) // b
 
-    if not torch.cuda.is_available():
-        print("torch sees no CUDA device; nothing was measured.", file=sys.stderr)
-        return 2
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
-    reps = 5 if args.quick else 20
-    P = device_ptr
 
-    def time_ms(fn) -> float:
-        fn()  # warm-up
-        start, end = drv.Event(), drv.Event()
-        start.record()
-        for _ in range(reps):
-            fn()
-        end.record()
-        end.synchronize()
-        return start.time_till(end) / reps
+class Timer:
+    """Milliseconds per call of a launch function: CUDA events on a GPU, the wall clock on the emulator."""
 
-    def torch_ms(fn) -> float:
+    def __init__(self, backend: cuda.Backend, reps: int):
+        self.drv, self.reps, self.gpu = backend.driver, reps, backend.name == "pycuda"
+
+    def ms(self, fn) -> float:
+        """Mean time of ``fn()`` over ``reps`` calls, after one warm-up call."""
         fn()
-        torch.cuda.synchronize()
-        s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        s.record()
-        for _ in range(reps):
+        if self.gpu:
+            start, end = self.drv.Event(), self.drv.Event()
+            start.record()
+            for _ in range(self.reps):
+                fn()
+            end.record()
+            end.synchronize()
+            return start.time_till(end) / self.reps
+        t = time.perf_counter()
+        for _ in range(self.reps):
             fn()
-        e.record()
-        e.synchronize()
-        return s.elapsed_time(e) / reps
+        self.drv.Context.synchronize()
+        return (time.perf_counter() - t) * 1e3 / self.reps
 
-    res: dict = {"bandwidth": {}, "reduce": {}, "matmul": {}, "softmax": {}}
-    n = 1 << (24 if args.quick else 26)
-    a = torch.randn(n, device="cuda")
-    b = torch.randn(n, device="cuda")
-    c = torch.empty_like(a)
-    nbytes = 4 * n
-    ms = time_ms(lambda: drv.memcpy_dtod(int(P(c)), int(P(a)), nbytes))
-    copy_gbs = 2 * nbytes / ms / 1e6
-    res["bandwidth"]["copy_dtod_GBps"] = copy_gbs
-    f = module("elementwise").get_function("vec_add")
-    ms = time_ms(lambda: f(P(a), P(b), P(c), np.int32(n), block=(256, 1, 1), grid=((n + 255) // 256, 1)))
-    torch.testing.assert_close(c, a + b)
-    res["bandwidth"]["vec_add_GBps"] = 3 * nbytes / ms / 1e6
-    res["bandwidth"]["vec_add_pct_of_copy"] = 100 * res["bandwidth"]["vec_add_GBps"] / copy_gbs
 
-    red = module("reduce")
-    sm = drv.Context.get_device().get_attribute(drv.device_attribute.MULTIPROCESSOR_COUNT)
-    for version in ("interleaved", "sequential", "first_add", "warp"):
+def bench(backend: cuda.Backend, smoke: bool) -> dict:
+    """Run every measurement on ``backend``; tiny sizes when ``smoke``."""
+    import torch
+
+    drv = backend.driver
+    timer = Timer(backend, 1 if smoke else 20)
+    rng = np.random.default_rng(0)
+    n = 4096 if smoke else 1 << 26
+    x = rng.random(n, dtype=np.float32)
+    d_a, d_b, d_c = drv.to_device(x), drv.to_device(x[::-1].copy()), drv.mem_alloc(x.nbytes)
+    gb = x.nbytes / 1e9
+
+    copy_ms = timer.ms(lambda: drv.memcpy_dtod(d_c, d_a, x.nbytes))
+    copy_gbps = 2 * gb / (copy_ms / 1e3)
+    out: dict = {"n": n, "copy_dtod_GBps": copy_gbps}
+
+    f = backend.module("elementwise").get_function("vec_add")
+    ms = timer.ms(lambda: f(d_a, d_b, d_c, np.int32(n), block=(256, 1, 1), grid=(_blocks(n, 256), 1)))
+    out["vec_add"] = {"GBps": 3 * gb / (ms / 1e3), "pct_of_copy": 100 * 1.5 * copy_ms / ms}
+
+    red = []
+    for v in ("interleaved", "sequential", "first_add", "warp"):
         block = 256
-        nblocks = {"first_add": (n + 511) // 512, "warp": 8 * sm}.get(version, (n + block - 1) // block)
-        partial = torch.empty(nblocks, device="cuda")
-        shared = (block // 32 if version == "warp" else block) * 4
-        fn = red.get_function(f"reduce_{version}")
-        ms = time_ms(lambda: fn(P(a), P(partial), np.int32(n), block=(block, 1, 1), grid=(nblocks, 1), shared=shared))
-        torch.testing.assert_close(partial.double().sum(), a.double().sum(), rtol=1e-4, atol=1e-3 * n ** 0.5)
-        gbs = nbytes / ms / 1e6
-        res["reduce"][version] = {"GBps": gbs, "pct_of_copy": 100 * gbs / copy_gbs}
+        nb = {"first_add": _blocks(n, 2 * block), "warp": min(_blocks(n, block), 1024)}.get(
+            v, _blocks(n, block)
+        )
+        d_part = drv.mem_alloc(4 * nb)
+        shared = (block // 32 if v == "warp" else block) * 4
+        g = backend.module("reduce").get_function(f"reduce_{v}")
+        ms = timer.ms(
+            lambda g=g, nb=nb, d_part=d_part, shared=shared, block=block: g(
+                d_a, d_part, np.int32(n), block=(block, 1, 1), grid=(nb, 1), shared=shared
+            )
+        )
+        red.append({"version": v, "GBps": gb / (ms / 1e3), "pct_of_copy": 100 * gb / (ms / 1e3) / copy_gbps})
+    out["reduce"] = red
 
-    mm = module("matmul")
-    for size in ([1024, 2048] if args.quick else [1024, 2048, 4096]):
-        A = torch.randn(size, size, device="cuda")
-        B = torch.randn(size, size, device="cuda")
-        C = torch.empty(size, size, device="cuda")
-        flops = 2 * size ** 3
-        cublas = flops / torch_ms(lambda: torch.mm(A, B, out=C)) / 1e6
-        row = {"cublas_fp32_GFLOPs": cublas}
-        for version, tile in (("naive", 16), ("tiled", 16), ("regblock", 64)):
-            fn = mm.get_function(f"matmul_{version}")
-            g = ((size + tile - 1) // tile, (size + tile - 1) // tile)
-            ms = time_ms(lambda: fn(P(A), P(B), P(C), np.int32(size), np.int32(size), np.int32(size),
-                                    block=(16, 16, 1), grid=g))
-            torch.testing.assert_close(C, A @ B, rtol=1e-3, atol=1e-2)
-            row[version] = {"GFLOPs": flops / ms / 1e6, "pct_of_cublas": 100 * flops / ms / 1e6 / cublas}
-        res["matmul"][str(size)] = row
+    torch.backends.cuda.matmul.allow_tf32 = False
+    dev = "cuda" if backend.name == "pycuda" else "cpu"
+    mm = []
+    for size in (64,) if smoke else (1024, 2048, 4096):
+        a = rng.standard_normal((size, size)).astype(np.float32)
+        d_A, d_B, d_C = drv.to_device(a), drv.to_device(a.T.copy()), drv.mem_alloc(a.nbytes)
+        flops = 2 * size**3
+        ta = torch.from_numpy(a).to(dev)
+        sync = torch.cuda.synchronize if dev == "cuda" else (lambda: None)
+        t_ms = timer.ms(lambda ta=ta, sync=sync: (torch.matmul(ta, ta), sync()))
+        row: dict = {"n": size, "cublas_fp32_GFLOPs": flops / (t_ms / 1e6)}
+        for v, tile in MATMUL_TILE.items():
+            h = backend.module("matmul").get_function(f"matmul_{v}")
+            grid = (_blocks(size, tile), _blocks(size, tile))
+            ms = timer.ms(
+                lambda h=h, grid=grid, d_A=d_A, d_B=d_B, d_C=d_C, size=size: h(
+                    d_A,
+                    d_B,
+                    d_C,
+                    np.int32(size),
+                    np.int32(size),
+                    np.int32(size),
+                    block=(16, 16, 1),
+                    grid=grid,
+                )
+            )
+            row[f"{v}_GFLOPs"] = flops / (ms / 1e6)
+            row[f"{v}_pct_of_cublas"] = 100 * t_ms / ms
+        mm.append(row)
+    out["matmul"] = mm
 
-    rows, cols = (4096, 1024)
-    X = torch.randn(rows, cols, device="cuda")
-    Y = torch.empty_like(X)
-    fn = module("softmax").get_function("softmax_rows")
-    ms = time_ms(lambda: fn(P(X), P(Y), np.int32(rows), np.int32(cols), block=(256, 1, 1), grid=(rows, 1),
-                            shared=256 * 4))
-    torch.testing.assert_close(Y, torch.softmax(X, 1))
-    res["softmax"] = {"shape": [rows, cols], "kernel_ms": ms, "torch_ms": torch_ms(lambda: torch.softmax(X, 1))}
+    rows, cols = (8, 256) if smoke else (8192, 1024)
+    xs = rng.standard_normal((rows, cols)).astype(np.float32)
+    d_x, d_y = drv.to_device(xs), drv.mem_alloc(xs.nbytes)
+    sm = backend.module("softmax").get_function("softmax_rows")
+    ms = timer.ms(
+        lambda: sm(d_x, d_y, np.int32(rows), np.int32(cols), block=(128, 1, 1), grid=(rows, 1), shared=512)
+    )
+    tx = torch.from_numpy(xs).to(dev)
+    sync = torch.cuda.synchronize if dev == "cuda" else (lambda: None)
+    t_ms = timer.ms(lambda: (torch.softmax(tx, 1), sync()))
+    sgb = 2 * xs.nbytes / 1e9
+    out["softmax"] = {"rows": rows, "cols": cols, "GBps": sgb / (ms / 1e3), "torch_GBps": sgb / (t_ms / 1e3)}
 
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    except OSError:
-        commit = ""
-    res["meta"] = {
-        "device": torch.cuda.get_device_name(0),
-        "driver": "%d.%d" % (drv.get_driver_version() // 1000, drv.get_driver_version() % 1000 // 10),
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "commit": commit or "unknown",
-        "quick": args.quick,
-        "how": "PyCUDA kernels from cuda_src/, driver.Event timing, mean of %d launches after a warm-up" % reps,
-    }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(res, indent=2))
-    print(json.dumps(res, indent=2))
+    data = rng.integers(0, 256, n).astype(np.int32)
+    d_data, d_hist = drv.to_device(data), drv.mem_alloc(256 * 4)
+    hist = []
+    for v in ("global", "shared"):
+        hk = backend.module("histogram").get_function(f"histogram_{v}")
+        extra = (np.int32(256),) if v == "shared" else ()
+        kw = {"shared": 1024} if v == "shared" else {}
+        grid = (min(_blocks(n, 256), 1024), 1)
+        ms = timer.ms(
+            lambda hk=hk, extra=extra, kw=kw, grid=grid: (
+                drv.memset_d32(d_hist, 0, 256),
+                hk(d_data, d_hist, np.int32(n), *extra, block=(256, 1, 1), grid=grid, **kw),
+            )
+        )
+        hist.append({"version": v, "GBps": data.nbytes / 1e9 / (ms / 1e3)})
+    out["histogram"] = hist
+
+    from book.cuda.kernels import _scan_device
+
+    ms = timer.ms(lambda: _scan_device(d_a, d_c, n, 256))
+    out["scan"] = {"n": n, "GBps": 2 * gb / (ms / 1e3)}
+    out["backend"] = backend.name
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the options, run the benchmark and write ``results/cuda.json``."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument(
+        "--smoke", action="store_true", help="tiny sizes on the CPU emulator (numbers mean nothing)"
+    )
+    args = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    if args.smoke:
+        os.environ.setdefault("BOOK_SMOKE", "1")
+        backend = cuda.load("emulator")
+    else:
+        try:
+            backend = cuda.load("pycuda")
+        except RuntimeError as exc:
+            print(
+                f"bench_cuda.py: {exc}. Nothing was measured; results/cuda.json is unchanged.",
+                file=sys.stderr,
+            )
+            return 2
+    data = bench(backend, args.smoke)
+    data["smoke"] = args.smoke
+    cmd = "python benchmarks/bench_cuda.py" + (" --smoke" if args.smoke else "")
+    path = results.write("cuda", data, command=cmd, wall_s=time.perf_counter() - t0)
+    print(f"wrote {path}")
     return 0
 
 

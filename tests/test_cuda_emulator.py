@@ -287,16 +287,3 @@ ptxas info    : Used 12 registers, 380 bytes cmem[0]
 def test_compile_error_is_reported():
     with pytest.raises(emulator.CompileError, match="undeclared|not declared"):
         SourceModule('extern "C" __global__ void k(float* x) { x[0] = undefined_name; }', no_extern_c=True)
-
-
-def test_bench_script_refuses_without_gpu():
-    import importlib.util
-    import subprocess
-    import sys
-
-    if importlib.util.find_spec("pycuda") is not None:
-        pytest.skip("pycuda is installed: the benchmark would run")
-    proc = subprocess.run(
-        [sys.executable, str(SRC_DIR.parent / "benchmarks" / "bench_cuda.py")], capture_output=True, text=True
-    )
-    assert proc.returncode == 2 and "needs an NVIDIA GPU and PyCUDA" in proc.stderr

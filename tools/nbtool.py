@@ -49,7 +49,9 @@ def setup_cell_source() -> str:
 import importlib, os, shutil, site, sys
 
 if "google.colab" in sys.modules:
-    _repo = os.path.join(os.environ.get("BOOK_COLAB_ROOT", "/content"), "{name}")
+    _repo = os.path.join(
+        os.environ.get("BOOK_COLAB_ROOT", "/content"), "{name}"
+    )
     if not os.path.isdir(_repo):
         !git clone -q --depth 1 {url} {{_repo}}
     %pip install -q -r {{_repo}}/requirements-colab.txt
@@ -63,7 +65,9 @@ try:
     import book
 except ImportError:
     _here = os.path.abspath("")
-    while _here != os.path.dirname(_here) and not os.path.isfile(os.path.join(_here, "pyproject.toml")):
+    while _here != os.path.dirname(_here) and not os.path.isfile(
+        os.path.join(_here, "pyproject.toml")
+    ):
         _here = os.path.dirname(_here)
     print(f"`book` is not installed: installing it with pip install -e {{_here}} (once)")
     %pip install -q --no-deps -e {{_here}}

@@ -74,7 +74,7 @@ def load(name: str | None = None) -> Backend:
 
 
 def reset() -> None:
-    """Forget the chosen backend and its compiled modules (tests choose again with ``load``)."""
+    """Forget the chosen backend and its compiled modules (tests choose again with ``load``) (chapter 03)."""
     global _CURRENT
     _CURRENT = None
 
@@ -89,7 +89,7 @@ def source(name: str) -> str:
     return (SRC_DIR / f"{name}.cu").read_text()
 
 
-def module(name: str):
+def module(name: str) -> Any:
     """``SourceModule`` of ``cuda_src/<name>.cu`` on the current backend (chapter 03)."""
     return load().module(name)
 
@@ -99,7 +99,7 @@ def kernel_files() -> list[str]:
     return sorted(p.stem for p in SRC_DIR.glob("*.cu"))
 
 
-def device_ptr(obj) -> Any:
+def device_ptr(obj: Any) -> Any:
     """A kernel argument for a pointer parameter from a CUDA tensor / array (chapter 03), as ``np.uintp``.
 
     CUDA tensors (and CuPy/Numba arrays) expose ``__cuda_array_interface__``: its ``data[0]`` is the

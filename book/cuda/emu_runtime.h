@@ -76,6 +76,23 @@ typedef unsigned char uchar;
 #define __constant__ __attribute__((section("emu_globals")))
 #define __emu_device_var __attribute__((section("emu_globals")))
 #define __managed__
+// emulator.py reaches static __shared__ arrays through this (sanitizer builds: opaque to the optimiser,
+// so that every access, even s[0], goes through the address-sanitizer hooks)
+// In sanitizer builds, accesses of arithmetic __shared__ data are volatile: GCC's address sanitizer skips
+// the store of `s[t] += x` (it has just checked that address for the load) unless the access is volatile.
+// Code that takes a plain pointer to __shared__ data does not compile so: emulator.py then retries with
+// -DEMU_PLAIN_SHARED (those stores go unchecked).
+#ifdef __SANITIZE_ADDRESS__
+#ifndef EMU_PLAIN_SHARED
+template <class T> using __emu_vol_t = typename std::conditional<
+    std::is_arithmetic<typename std::remove_all_extents<T>::type>::value, volatile T, T>::type;
+#else
+template <class T> using __emu_vol_t = T;
+#endif
+template <class T> __attribute__((noinline)) static __emu_vol_t<T>* __emu_opaque(T* p) { return p; }
+#else
+template <class T> static inline T* __emu_opaque(T* p) { return p; }
+#endif
 #define __syncthreads() __emu::block_barrier(0, 0)
 #define __syncthreads_count(p) __emu::block_barrier(1, (p) != 0)
 #define __syncthreads_and(p) __emu::block_barrier(2, (p) != 0)
@@ -139,8 +156,9 @@ static inline int __float2int_ru(float x) { return (int)ceilf(x); }
 static inline float __int2float_rn(int x) { return (float)x; }
 static inline float __uint2float_rn(unsigned x) { return (float)x; }
 static inline float __saturate(float x) { return fminf(fmaxf(x, 0.0f), 1.0f); }
-template <class A, class B> static inline auto min(A a, B b) -> decltype(a < b ? a : b) { return b < a ? b : a; }
-template <class A, class B> static inline auto max(A a, B b) -> decltype(a < b ? a : b) { return a < b ? b : a; }
+// by value: decltype(a < b ? a : b) would be a reference to a parameter when A == B
+template <class A, class B> static inline typename std::common_type<A, B>::type min(A a, B b) { return b < a ? b : a; }
+template <class A, class B> static inline typename std::common_type<A, B>::type max(A a, B b) { return a < b ? b : a; }
 static inline long long clock64() { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1000000000LL + t.tv_nsec; }
 #define clock() clock64()
 
@@ -348,9 +366,11 @@ EMU_RT static void check_access(uintptr_t a, size_t size, int is_write, int atom
           snprintf(buf, sizeof buf, "shared-memory race (%s, like compute-sanitizer's racecheck): thread (%u,%u,%u) "
                    "of block (%u,%u,%u) %s %s, which %s (linear index) accessed since the last __syncthreads()%s",
                    kind, cur->tid.x, cur->tid.y, cur->tid.z, block_idx.x, block_idx.y, block_idx.z, rw, rb, ob,
-                   same_warp ? "; both are lanes of the same warp: since Volta (sm_70) the lanes of a warp are "
-                   "not implicitly synchronous, so the old `volatile` warp-synchronous idiom is a race -- put "
-                   "__syncwarp() between the steps or use __shfl_down_sync" : " (a missing __syncthreads()?)");
+                   same_warp ? "; both are lanes of the same warp, and since Volta (sm_70) the lanes of a warp are "
+                   "not implicitly synchronous: a missing __syncthreads() or __syncwarp() (the old `volatile` "
+                   "warp-synchronous idiom is such a race: put __syncwarp() between its steps or use "
+                   "__shfl_down_sync)" : " (a missing __syncthreads()? within a warp, a missing __syncwarp(): "
+                   "the old `volatile` warp-synchronous idiom is such a race)");
           san_report(buf);
         }
         if (is_write) { c.wt = t; c.we = block_epoch; c.wwe = warp_epoch[w]; }
@@ -358,6 +378,10 @@ EMU_RT static void check_access(uintptr_t a, size_t size, int is_write, int atom
         else if (c.rt != t) { c.rt = -2; }
       }
     }
+    // Random interleaving: before a store (the hook runs before the access), switch to another
+    // thread now and then, so that a read-modify-write without an atomic loses updates visibly, as
+    // on a GPU (sanitizer builds use -O0, so the load and the store stay separate instructions).
+    if (is_write && !atomic && (rnd() & 3) == 0) yield();
     return;
   }
   // out of bounds of every known buffer: name the nearest one

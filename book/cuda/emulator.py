@@ -37,12 +37,14 @@ import warnings
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 HEADER = Path(__file__).with_name("emu_runtime.h")
 CXXFLAGS = ["-O2", "-shared", "-fPIC", "-std=c++17", "-w", "-fno-strict-aliasing", "-fstack-clash-protection"]
 SANITIZE_FLAGS = [
+    "-O0",  # keeps a load and its store separate, so random interleaving can show a lost update
     "-fsanitize=kernel-address",
     "--param",
     "asan-instrumentation-with-call-threshold=0",
@@ -153,7 +155,7 @@ class _Region:
 
 
 class DeviceAllocation(_Region):
-    """Emulated device memory: ``int(alloc)`` is its address, as in PyCUDA; starts uninitialised."""
+    """Emulated device memory: ``int(alloc)`` is its address, as in PyCUDA; starts uninitialised (chapter 03)."""
 
     def __init__(self, nbytes: int):
         super().__init__(nbytes, init=False)
@@ -198,12 +200,12 @@ def _host_bytes(a: np.ndarray, what: str, writable: bool = False) -> np.ndarray:
 
 
 def mem_alloc(nbytes: int) -> DeviceAllocation:
-    """Uninitialised device memory (poisoned with 0xFF bytes), as ``pycuda.driver.mem_alloc``."""
+    """Uninitialised device memory (poisoned with 0xFF bytes), as ``pycuda.driver.mem_alloc`` (chapter 03)."""
     return DeviceAllocation(nbytes)
 
 
 def mem_alloc_like(a: np.ndarray) -> DeviceAllocation:
-    """Device memory of ``a.nbytes`` bytes."""
+    """Device memory of ``a.nbytes`` bytes (chapter 03)."""
     return mem_alloc(a.nbytes)
 
 
@@ -211,23 +213,23 @@ def _dev(dest) -> int:
     return int(dest.gpudata) if hasattr(dest, "gpudata") else int(dest)
 
 
-def memcpy_htod(dest, src: np.ndarray) -> None:
-    """Host to device: the raw bytes of ``src``."""
+def memcpy_htod(dest: Any, src: np.ndarray) -> None:
+    """Host to device: the raw bytes of ``src`` (chapter 03)."""
     b = _host_bytes(src, "memcpy_htod")
     region, off = _region_of(_dev(dest), max(b.size, 1))
     ctypes.memmove(region.ptr + off, b.ctypes.data, b.size)
     region.mark_init(off, b.size)
 
 
-def memcpy_dtoh(dest: np.ndarray, src) -> None:
-    """Device to host: ``dest.nbytes`` bytes."""
+def memcpy_dtoh(dest: np.ndarray, src: Any) -> None:
+    """Device to host: ``dest.nbytes`` bytes (chapter 03)."""
     b = _host_bytes(dest, "memcpy_dtoh", writable=True)
     region, off = _region_of(_dev(src), max(b.size, 1))
     ctypes.memmove(dest.ctypes.data, region.ptr + off, b.size)
 
 
-def memcpy_dtod(dest, src, size: int) -> None:
-    """Device to device, ``size`` bytes."""
+def memcpy_dtod(dest: Any, src: Any, size: int) -> None:
+    """Device to device, ``size`` bytes (chapter 03)."""
     rd, od = _region_of(_dev(dest), max(size, 1))
     rs, os_ = _region_of(_dev(src), max(size, 1))
     ctypes.memmove(rd.ptr + od, rs.ptr + os_, size)
@@ -243,87 +245,87 @@ def _memset(dest, value: int, count: int, dtype) -> None:
     region.mark_init(off, arr.size)
 
 
-def memset_d8(dest, value: int, count: int) -> None:
-    """Set ``count`` bytes."""
+def memset_d8(dest: Any, value: int, count: int) -> None:
+    """Set ``count`` bytes (chapter 03)."""
     _memset(dest, value, count, np.uint8)
 
 
-def memset_d16(dest, value: int, count: int) -> None:
-    """Set ``count`` 16-bit words."""
+def memset_d16(dest: Any, value: int, count: int) -> None:
+    """Set ``count`` 16-bit words (chapter 03)."""
     _memset(dest, value, count, np.uint16)
 
 
-def memset_d32(dest, value: int, count: int) -> None:
-    """Set ``count`` 32-bit words."""
+def memset_d32(dest: Any, value: int, count: int) -> None:
+    """Set ``count`` 32-bit words (chapter 03)."""
     _memset(dest, value, count, np.uint32)
 
 
-def memcpy_htod_async(dest, src, stream=None) -> None:
-    """As :func:`memcpy_htod` (the emulator runs every stream synchronously)."""
+def memcpy_htod_async(dest: Any, src: Any, stream: Any = None) -> None:
+    """As :func:`memcpy_htod` (the emulator runs every stream synchronously) (chapter 03)."""
     memcpy_htod(dest, src)
 
 
-def memcpy_dtoh_async(dest, src, stream=None) -> None:
-    """As :func:`memcpy_dtoh`."""
+def memcpy_dtoh_async(dest: Any, src: Any, stream: Any = None) -> None:
+    """As :func:`memcpy_dtoh` (chapter 03)."""
     memcpy_dtoh(dest, src)
 
 
-def memcpy_dtod_async(dest, src, size, stream=None) -> None:
-    """As :func:`memcpy_dtod`."""
+def memcpy_dtod_async(dest: Any, src: Any, size: Any, stream: Any = None) -> None:
+    """As :func:`memcpy_dtod` (chapter 03)."""
     memcpy_dtod(dest, src, size)
 
 
-def memset_d8_async(dest, value, count, stream=None) -> None:
-    """As :func:`memset_d8`."""
+def memset_d8_async(dest: Any, value: Any, count: Any, stream: Any = None) -> None:
+    """As :func:`memset_d8` (chapter 03)."""
     memset_d8(dest, value, count)
 
 
-def memset_d32_async(dest, value, count, stream=None) -> None:
-    """As :func:`memset_d32`."""
+def memset_d32_async(dest: Any, value: Any, count: Any, stream: Any = None) -> None:
+    """As :func:`memset_d32` (chapter 03)."""
     memset_d32(dest, value, count)
 
 
 def to_device(a: np.ndarray) -> DeviceAllocation:
-    """A new allocation holding a copy of ``a``."""
+    """A new allocation holding a copy of ``a`` (chapter 03)."""
     d = mem_alloc(max(np.asarray(a).nbytes, 1))
     memcpy_htod(d, a)
     return d
 
 
-def from_device(src, shape, dtype, order: str = "C") -> np.ndarray:
-    """A new host array copied from device memory."""
+def from_device(src: Any, shape: Any, dtype: Any, order: str = "C") -> np.ndarray:
+    """A new host array copied from device memory (chapter 03)."""
     out = np.empty(shape, dtype, order=order)
     memcpy_dtoh(out, src)
     return out
 
 
-def from_device_like(src, like: np.ndarray) -> np.ndarray:
-    """A new host array shaped like ``like``."""
+def from_device_like(src: Any, like: np.ndarray) -> np.ndarray:
+    """A new host array shaped like ``like`` (chapter 03)."""
     return from_device(src, like.shape, like.dtype)
 
 
-def pagelocked_empty(shape, dtype, order: str = "C", mem_flags: int = 0) -> np.ndarray:
-    """Host memory (page-locked on a GPU; ordinary memory here)."""
+def pagelocked_empty(shape: Any, dtype: Any, order: str = "C", mem_flags: int = 0) -> np.ndarray:
+    """Host memory (page-locked on a GPU; ordinary memory here) (chapter 03)."""
     return np.empty(shape, dtype, order=order)
 
 
-def pagelocked_zeros(shape, dtype, order: str = "C", mem_flags: int = 0) -> np.ndarray:
-    """Zeroed host memory."""
+def pagelocked_zeros(shape: Any, dtype: Any, order: str = "C", mem_flags: int = 0) -> np.ndarray:
+    """Zeroed host memory (chapter 03)."""
     return np.zeros(shape, dtype, order=order)
 
 
-def pagelocked_empty_like(a, mem_flags: int = 0) -> np.ndarray:
-    """Host memory shaped like ``a``."""
+def pagelocked_empty_like(a: Any, mem_flags: int = 0) -> np.ndarray:
+    """Host memory shaped like ``a`` (chapter 03)."""
     return np.empty_like(a)
 
 
-def pagelocked_zeros_like(a, mem_flags: int = 0) -> np.ndarray:
-    """Zeroed host memory shaped like ``a``."""
+def pagelocked_zeros_like(a: Any, mem_flags: int = 0) -> np.ndarray:
+    """Zeroed host memory shaped like ``a`` (chapter 03)."""
     return np.zeros_like(a)
 
 
 def mem_get_info() -> tuple[int, int]:
-    """(free, total) bytes: the host's memory."""
+    """(free, total) bytes: the host's memory (chapter 03)."""
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     return total // 2, total
 
@@ -334,19 +336,19 @@ class _ArgWrapper:
 
 
 class In(_ArgWrapper):
-    """Copied to the device before the launch (never back)."""
+    """Copied to the device before the launch (never back) (chapter 03)."""
 
 
 class Out(_ArgWrapper):
-    """Copied back to the host after the launch (device memory starts uninitialised)."""
+    """Copied back to the host after the launch (device memory starts uninitialised) (chapter 03)."""
 
 
 class InOut(_ArgWrapper):
-    """Copied in before and back after the launch."""
+    """Copied in before and back after the launch (chapter 03)."""
 
 
 class Stream:
-    """A CUDA stream; the emulator runs everything synchronously, in order."""
+    """A CUDA stream; the emulator runs everything synchronously, in order (chapter 03)."""
 
     def __init__(self, flags: int = 0):
         self.handle = 0
@@ -360,7 +362,7 @@ class Stream:
 
 
 class Event:
-    """``record()``, ``synchronize()``, ``time_till(other)`` in ms.  On the emulator: CPU wall time."""
+    """``record()``, ``synchronize()``, ``time_till(other)`` in ms.  On the emulator: CPU wall time (chapter 03)."""
 
     def __init__(self, flags: int = 0):
         self.t = None
@@ -388,7 +390,7 @@ class Event:
 
 
 class device_attribute:  # noqa: N801  (PyCUDA's name)
-    """The attributes PyCUDA's examples query, with sm_70-like values."""
+    """The attributes PyCUDA's examples query, with sm_70-like values (chapter 03)."""
 
     MAX_THREADS_PER_BLOCK = "MAX_THREADS_PER_BLOCK"
     MAX_BLOCK_DIM_X = "MAX_BLOCK_DIM_X"
@@ -406,6 +408,9 @@ class device_attribute:  # noqa: N801  (PyCUDA's name)
     MAX_THREADS_PER_MULTIPROCESSOR = "MAX_THREADS_PER_MULTIPROCESSOR"
     COMPUTE_CAPABILITY_MAJOR = "COMPUTE_CAPABILITY_MAJOR"
     COMPUTE_CAPABILITY_MINOR = "COMPUTE_CAPABILITY_MINOR"
+    CONCURRENT_KERNELS = "CONCURRENT_KERNELS"
+    ASYNC_ENGINE_COUNT = "ASYNC_ENGINE_COUNT"
+    UNIFIED_ADDRESSING = "UNIFIED_ADDRESSING"
 
 
 _ATTRS = {
@@ -414,11 +419,12 @@ _ATTRS = {
     "MAX_SHARED_MEMORY_PER_BLOCK": 48 * 1024, "WARP_SIZE": 32, "MULTIPROCESSOR_COUNT": 1,
     "MAX_REGISTERS_PER_BLOCK": 65536, "CLOCK_RATE": 1_000_000, "TOTAL_CONSTANT_MEMORY": 65536,
     "MAX_THREADS_PER_MULTIPROCESSOR": 2048, "COMPUTE_CAPABILITY_MAJOR": 7, "COMPUTE_CAPABILITY_MINOR": 0,
+    "CONCURRENT_KERNELS": 1, "ASYNC_ENGINE_COUNT": 1, "UNIFIED_ADDRESSING": 1,
 }  # fmt: skip
 
 
 class Context:
-    """The current context (one, implicit)."""
+    """The current context (one, implicit) (chapter 03)."""
 
     @staticmethod
     def synchronize() -> None:
@@ -440,7 +446,7 @@ class Context:
 
 
 class Device:
-    """The emulated device: reports itself as compute capability 7.0 (Volta semantics)."""
+    """The emulated device: reports itself as compute capability 7.0 (Volta semantics) (chapter 03)."""
 
     def __init__(self, number: int = 0):
         if int(number) != 0:
@@ -483,7 +489,7 @@ class Device:
 
 
 def init(flags: int = 0) -> None:
-    """Nothing to initialise."""
+    """Nothing to initialise (chapter 03)."""
 
 
 # ----------------------------------------------------------------------------- compiling
@@ -491,6 +497,11 @@ _COMMENTS = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
 _STRINGS = re.compile(r'"(?:\\.|[^"\\\n])*"')
 _DYN_SHARED_RE = re.compile(
     r"extern\s+__shared__\s+((?:__align__\s*\(\s*\d+\s*\)\s*)?[A-Za-z_][\w\s:<>,]*?)\s+(\w+)\s*\[\s*\]\s*;"
+)
+# a static ``__shared__`` declaration inside a function: ``__shared__ float s[64][65];``
+_STATIC_SHARED_RE = re.compile(
+    r"(?<![\w])__shared__\s+((?:__align__\s*\(\s*\d+\s*\)\s*)?(?:(?:const|volatile|unsigned|signed|long|short)\s+)*"
+    r"[A-Za-z_][\w:]*(?:\s*<[^;{}()]*?>)?)\s+(\w+)\s*((?:\[[^\]]*\]\s*)*);"
 )
 _DEVICE_VAR_RE = re.compile(r"(?<![\w])__device__(\s+[^;(){}]*?\b\w+\s*(?:\[[^\]]*\]\s*)*(?:=[^;]*)?;)")
 
@@ -524,7 +535,7 @@ def _split_params(text: str) -> list[str]:
 
 @dataclass
 class KernelDecl:
-    """A ``__global__`` function found in the source: its name, parameter names, C linkage, template."""
+    """A ``__global__`` function found in the source: its name, parameter names, C linkage, template (chapter 03)."""
 
     name: str
     params: list[str]
@@ -533,7 +544,7 @@ class KernelDecl:
 
 
 def find_kernels(source: str, wrapped: bool = False) -> dict[str, KernelDecl]:
-    """Every ``__global__`` function of ``source`` (names and parameter names; types come from g++)."""
+    """Every ``__global__`` function of ``source`` (names and parameter names; types come from g++) (chapter 03)."""
     clean = _blank(source)
     c_blocks = [
         (m.end(), _matching_brace(clean, m.end() - 1)) for m in re.finditer(r'extern\s+"C"\s*\{', source)
@@ -584,8 +595,8 @@ def _matching_brace(clean: str, pos: int) -> int:
     return len(clean)
 
 
-def _rewrite(source: str) -> str:
-    """The two rewrites g++ needs: dynamic ``extern __shared__`` arrays and ``__device__`` variables."""
+def _rewrite(source: str, first_line: int = 1) -> str:
+    """The rewrites g++ needs: dynamic ``extern __shared__`` arrays, static ``__shared__`` ones, ``__device__`` variables."""
     clean = _blank(source)
     out, last = [], 0
     for m in _DYN_SHARED_RE.finditer(clean):
@@ -594,11 +605,43 @@ def _rewrite(source: str) -> str:
         if (
             _depth_at(clean, m.start()) == 0
         ):  # file scope: a macro (a pointer initialised at load time would be null)
-            repl = f"\n#define {name} (({typ}*)__emu_dyn_smem)\n"
+            repl = f"\n#define {name} (__emu_opaque(({typ}*)__emu_dyn_smem))\n"
         else:
-            repl = f"{typ}* const {name} = ({typ}*)__emu_dyn_smem;"
+            repl = f"auto const {name} = __emu_opaque(({typ}*)__emu_dyn_smem);"
         out += [source[last : m.start()], repl]
         last = m.end()
+    out.append(source[last:])
+    source = "".join(out)
+    # Static __shared__ variables inside a function are reached through a macro, scoped to the function
+    # with #define / #undef (#line keeps the compiler's line numbers): ``(*__emu_opaque(&s__emu_s))``.
+    # GCC's address sanitizer neither instruments a constant-index access of a static variable (s[0] = 1)
+    # nor a store to an address it has just checked for a load (s[t] += ...); the opaque call in
+    # sanitizer builds makes it check every access, so the init and race shadows see them all.
+    clean = _blank(source)
+    edits: list[tuple[int, int, str]] = []
+    for m in _STATIC_SHARED_RE.finditer(clean):
+        if _depth_at(clean, m.start()) == 0:
+            continue
+        typ, name, dims = source[m.start(1) : m.end(1)], m.group(2), m.group(3).strip()
+        store = f"{name}__emu_s"
+        depth, end = 0, m.end()
+        while end < len(clean) and not (clean[end] == "}" and depth == 0):
+            depth += {"{": 1, "}": -1}.get(clean[end], 0)
+            end += 1
+        line = first_line + source.count("\n", 0, m.end())
+        end_line = first_line + source.count("\n", 0, end)
+        edits.append(
+            (
+                m.start(),
+                m.end(),
+                f"__shared__ {typ} {store}{dims};\n#define {name} (*__emu_opaque(&{store}))\n#line {line}\n",
+            )
+        )
+        edits.append((end, end, f"\n#undef {name}\n#line {end_line}\n"))
+    out, last = [], 0
+    for a, b, text in sorted(edits, key=lambda e: (e[0], e[1])):
+        out += [source[last:a], text]
+        last = b
     out.append(source[last:])
     source = "".join(out)
     clean = _blank(source)
@@ -743,7 +786,7 @@ def _wait_child(pid: int, timeout: float) -> int | None:
 
 
 class Function:
-    """A kernel of a :class:`SourceModule`: call it like PyCUDA's ``Function``."""
+    """A kernel of a :class:`SourceModule`: call it like PyCUDA's ``Function`` (chapter 03)."""
 
     def __init__(self, module: SourceModule, decl: KernelDecl, thunk_id: int):
         self.module = module
@@ -1069,7 +1112,7 @@ class Function:
 
 
 class SourceModule:
-    """``SourceModule(source, no_extern_c=False)``: compile with g++ (once per source hash), then ``get_function``.
+    """``SourceModule(source, no_extern_c=False)``: compile with g++ (once per source hash), then ``get_function`` (chapter 03).
 
     As PyCUDA, ``no_extern_c=False`` wraps the source in ``extern "C" { ... }`` (so kernel names are not
     mangled); with ``no_extern_c=True`` a kernel without ``extern "C"`` has a C++ (mangled) name.
@@ -1083,7 +1126,7 @@ class SourceModule:
         else:
             includes, body = _hoist_includes(source)
         self.decls = find_kernels(body, wrapped=not no_extern_c)
-        body = _rewrite(body)
+        body = _rewrite(body, first_line=1 if no_extern_c else 2)
         if not no_extern_c:
             body = 'extern "C" {\n' + body + "\n}\n"
         usable = [d for d in self.decls.values() if not d.template]
@@ -1110,7 +1153,15 @@ class SourceModule:
 
     def _lib(self, sanitize: bool) -> ctypes.CDLL:
         if sanitize not in self._libs:
-            self._so[sanitize] = _compile(self._full, self._options, sanitize, self._cache)
+            try:
+                self._so[sanitize] = _compile(self._full, self._options, sanitize, self._cache)
+            except CompileError:
+                if not sanitize:
+                    raise
+                # a plain pointer to __shared__ data: compile without the volatile shared accesses
+                self._so[sanitize] = _compile(
+                    self._full, [*self._options, "-DEMU_PLAIN_SHARED"], True, self._cache
+                )
             self._libs[sanitize] = ctypes.CDLL(str(self._so[sanitize]))
         return self._libs[sanitize]
 
@@ -1163,6 +1214,13 @@ class SourceModule:
         return _GlobalPtr(addr, size), size
 
     def _global_size(self, name: str) -> int:
+        so = self._so.get(OPTIONS.sanitize) or next(iter(self._so.values()), None)
+        if so is not None:  # the symbol's size, from the compiled library (macros in the size resolved)
+            proc = subprocess.run(["nm", "-S", "--defined-only", str(so)], capture_output=True, text=True)
+            for line in proc.stdout.splitlines():
+                parts = line.split()
+                if len(parts) == 4 and parts[3] == name:
+                    return int(parts[1], 16)
         m = re.search(
             r"(?:__constant__|__device__)\s+((?:const\s+)?[\w:]+(?:\s+[\w:]+)*?)\s+" + re.escape(name)
             + r"\s*((?:\[[^\]]+\]\s*)*)[;=]", _blank(self.source),

@@ -5,6 +5,8 @@ The same code runs on both backends (``book.cuda.load()``).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from . import load, module
@@ -18,7 +20,8 @@ def _blocks(n: int, block: int) -> int:
     return (n + block - 1) // block
 
 
-def vec_add(a, b, block: int = 256):
+def vec_add(a: Any, b: Any, block: int = 256) -> Any:
+    """c = a + b with the vec_add kernel (chapter 03)."""
     drv = load().driver
     a, b = _f32(a), _f32(b)
     c = np.empty_like(a)
@@ -33,7 +36,8 @@ def vec_add(a, b, block: int = 256):
     return c
 
 
-def relu_fwd(x, block: int = 256):
+def relu_fwd(x: Any, block: int = 256) -> Any:
+    """ReLU forward with the relu_fwd kernel (chapter 03)."""
     drv = load().driver
     x = _f32(x)
     y = np.empty_like(x)
@@ -43,7 +47,8 @@ def relu_fwd(x, block: int = 256):
     return y
 
 
-def relu_bwd(x, grad_y, block: int = 256):
+def relu_bwd(x: Any, grad_y: Any, block: int = 256) -> Any:
+    """ReLU backward (grad_y where x > 0) with the relu_bwd kernel (chapter 03)."""
     drv = load().driver
     x, grad_y = _f32(x), _f32(grad_y)
     gx = np.empty_like(x)
@@ -58,7 +63,8 @@ def relu_bwd(x, grad_y, block: int = 256):
     return gx
 
 
-def transpose(x, version: str = "tiled"):
+def transpose(x: Any, version: str = "tiled") -> Any:
+    """The transpose of a 2-d array with transpose_naive or transpose_tiled (chapter 03)."""
     drv = load().driver
     x = _f32(x)
     rows, cols = x.shape
@@ -77,8 +83,8 @@ def transpose(x, version: str = "tiled"):
 REDUCE_VERSIONS = ("interleaved", "sequential", "first_add", "warp")
 
 
-def reduce_sum(x, version: str = "warp", block: int = 256, max_blocks: int = 64):
-    """Sum of ``x``: one launch gives a partial sum per block; the host adds the partials (in float64)."""
+def reduce_sum(x: Any, version: str = "warp", block: int = 256, max_blocks: int = 64) -> Any:
+    """Sum of ``x``: one launch gives a partial sum per block; the host adds the partials (in float64) (chapter 03)."""
     drv = load().driver
     x = _f32(x).reshape(-1)
     n = x.size
@@ -99,7 +105,8 @@ def reduce_sum(x, version: str = "warp", block: int = 256, max_blocks: int = 64)
 MATMUL_VERSIONS = ("naive", "tiled", "regblock")
 
 
-def matmul(a, b, version: str = "tiled"):
+def matmul(a: Any, b: Any, version: str = "tiled") -> Any:
+    """a @ b with matmul_naive, matmul_tiled or matmul_regblock (chapter 03)."""
     drv = load().driver
     a, b = _f32(a), _f32(b)
     (m, k), (k2, n) = a.shape, b.shape
@@ -120,7 +127,8 @@ def matmul(a, b, version: str = "tiled"):
     return c
 
 
-def softmax(x, block: int = 128):
+def softmax(x: Any, block: int = 128) -> Any:
+    """Row-wise numerically stable softmax with softmax_rows (chapter 03)."""
     drv = load().driver
     x = _f32(x)
     rows, cols = x.shape
@@ -137,7 +145,8 @@ def softmax(x, block: int = 128):
     return y
 
 
-def histogram(data, nbins: int, version: str = "shared", block: int = 256, max_blocks: int = 32):
+def histogram(data: Any, nbins: int, version: str = "shared", block: int = 256, max_blocks: int = 32) -> Any:
+    """Histogram of integers in [0, nbins) with histogram_global or histogram_shared (chapter 03)."""
     drv = load().driver
     data = np.ascontiguousarray(data, dtype=np.int32).reshape(-1)
     if data.size and (data.min() < 0 or data.max() >= nbins):
@@ -175,7 +184,8 @@ def _scan_device(d_in, d_out, n: int, block: int):
         mod.get_function("add_offsets")(d_out, d_scanned, np.int32(n), block=(block, 1, 1), grid=(nblocks, 1))
 
 
-def inclusive_scan(x, block: int = 256):
+def inclusive_scan(x: Any, block: int = 256) -> Any:
+    """Inclusive prefix sum of x with the scan kernels (chapter 03)."""
     drv = load().driver
     x = _f32(x).reshape(-1)
     d_in, d_out = drv.mem_alloc(x.nbytes), drv.mem_alloc(x.nbytes)

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 _ENTRY = re.compile(r"Compiling entry function '(\w+)' for '(sm_\d+)'")
 _USED = re.compile(r"Used (\d+) registers(?:, used \d+ barriers)?(?:, (\d+) bytes smem)?")
@@ -17,11 +18,12 @@ _STACK = re.compile(r"(\d+) bytes stack frame, (\d+) bytes spill stores, (\d+) b
 
 
 def available() -> bool:
+    """Whether nvcc is on the PATH (chapter 03)."""
     return shutil.which("nvcc") is not None
 
 
 def parse_resource_usage(text: str) -> list[dict]:
-    """Rows ``{kernel, arch, registers, smem_bytes, stack_bytes, spill_bytes}`` from ptxas' ``info`` lines."""
+    """Rows ``{kernel, arch, registers, smem_bytes, stack_bytes, spill_bytes}`` from ptxas' ``info`` lines (chapter 03)."""
     rows, row = [], None
     for line in text.splitlines():
         m = _ENTRY.search(line)
@@ -47,8 +49,8 @@ def parse_resource_usage(text: str) -> list[dict]:
     return rows
 
 
-def resource_usage(cu_file, arch: str = "sm_90", cache_dir=None) -> list[dict]:
-    """Compile ``cu_file`` to a cubin for ``arch``; return the parsed rows (cached per source + arch + nvcc)."""
+def resource_usage(cu_file: Any, arch: str = "sm_90", cache_dir: Any = None) -> list[dict]:
+    """Compile ``cu_file`` to a cubin for ``arch``; return the parsed rows (cached per source + arch + nvcc) (chapter 03)."""
     if not available():
         raise FileNotFoundError("nvcc not found on PATH (install the CUDA toolkit)")
     cu_file = Path(cu_file)

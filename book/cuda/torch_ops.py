@@ -53,6 +53,7 @@ def _check(x: torch.Tensor) -> torch.Tensor:
 
 
 def relu_forward(x: torch.Tensor) -> torch.Tensor:
+    """ReLU forward of a tensor with the relu_fwd kernel (chapter 03)."""
     x = _check(x)
     y = torch.empty_like(x)
     if x.numel():
@@ -61,6 +62,7 @@ def relu_forward(x: torch.Tensor) -> torch.Tensor:
 
 
 def relu_backward(x: torch.Tensor, grad_y: torch.Tensor) -> torch.Tensor:
+    """ReLU backward of tensors with the relu_bwd kernel (chapter 03)."""
     x, grad_y = _check(x), _check(grad_y)
     grad_x = torch.empty_like(x)
     if x.numel():
@@ -69,6 +71,8 @@ def relu_backward(x: torch.Tensor, grad_y: torch.Tensor) -> torch.Tensor:
 
 
 class ReLUFunction(torch.autograd.Function):
+    """ReLU as a torch.autograd.Function around the CUDA kernels (chapter 03)."""
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
