@@ -47,3 +47,7 @@ def browser():
         )
         yield b
         b.close()
+
+
+# PyCUDA's own example scripts (tests/pycuda_compat/, run by test_cuda_pycuda_compat.py): not pytest tests.
+collect_ignore = ["pycuda_compat"]
