@@ -80,7 +80,7 @@ test: book sysdeps lint
 # instruction set and thread count (the tolerances in their cells' metadata must absorb the difference).
 NUMERICS_NB ?= chapters/02_first_networks.ipynb chapters/04_autodiff.ipynb chapters/05_lenet.ipynb chapters/06_resnet.ipynb chapters/07_distributed.ipynb
 test-numerics: $(STAMP)
-	ATEN_CPU_CAPABILITY=default OMP_NUM_THREADS=3 BOOK_MODE=quick \
+	ATEN_CPU_CAPABILITY=default OMP_NUM_THREADS=2 BOOK_MODE=quick \
 	  $(BIN)/python -m pytest -q $(NUMERICS_NB) --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
 
 execute: $(STAMP)
