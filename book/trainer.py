@@ -213,7 +213,10 @@ class TrainConfig:
     schedule: str = "none"  # "none", "cosine" or "onecycle"; stepped after every batch
     label_smoothing: float = 0.0
     amp: bool = True  # bf16 autocast, used only on CUDA
-    channels_last: bool = False  # NHWC memory format, used only on CUDA
+    # NHWC memory format, used only on CUDA: on the CPU it is no faster for ResNets, and torch 2.14's
+    # oneDNN backward of a stride-2 1x1 conv (the ResNet shortcut) in NHWC corrupts the heap when the
+    # batch size is odd and more than one thread runs (tests/test_device.py keeps the CPU off it)
+    channels_last: bool = False
     patience: int | None = None  # early stopping: epochs without a better val accuracy (needs a val set)
     seed: int = 0  # seeds the per-epoch shuffling (epoch_seed)
     checkpoint_every: int = 0  # also checkpoint every N steps (0: only at epoch ends)

@@ -91,3 +91,34 @@ def test_trace_shapes_follows_the_model():
 
     with pytest.raises(Reached, match="meta"):
         models.trace_shapes(DeviceProbe("meta"), torch.zeros(1, 4))
+
+
+# Chapter 06's ResNet-MNIST run, reduced to what crashed it: a ResNet shortcut (stride-2 1x1 conv), an
+# odd batch (75 images) and two threads. With the model in NHWC, torch 2.14's oneDNN backward of that
+# conv corrupts the heap and the process dies (SIGSEGV/SIGABRT); the Trainer keeps the CPU on NCHW.
+ODD_BATCH_RESNET = """
+import torch
+from book import models
+from book.trainer import TrainConfig, Trainer
+torch.manual_seed(0)
+ds = torch.utils.data.TensorDataset(torch.randn(75, 1, 28, 28), torch.randint(0, 10, (75,)))
+model = models.resnet18(num_classes=10, stem="mnist", width=8)
+cfg = TrainConfig(epochs=2, batch_size=128, channels_last=True, verbose=False, progress=False)
+t = Trainer(model, ds, None, cfg)
+t.fit()
+w = t.model.layer2[0].downsample[0].weight
+print("trained", w.is_contiguous())
+"""
+
+
+def test_channels_last_resnet_on_the_cpu_survives_an_odd_batch_with_threads():
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, OMP_NUM_THREADS="2")
+    proc = subprocess.run(
+        [sys.executable, "-c", ODD_BATCH_RESNET], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, f"rc {proc.returncode}: {proc.stderr[-2000:]}"
+    assert proc.stdout.split() == ["trained", "True"]  # NCHW weights: the CPU stayed off channels_last
