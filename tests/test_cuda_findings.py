@@ -230,3 +230,186 @@ __global__ void ptr(float* out) {
     o = np.zeros(64, np.float32)
     m.get_function("ptr")(drv.Out(o), block=(64, 1, 1))
     assert (o == 1).all()
+
+
+# finding 6 (continued): __half, cooperative groups, complex numbers, textures, PyCUDA's generated kernels
+HALF_SRC = r"""
+#include <cuda_runtime.h>
+#include <cuda_fp16.h>
+__global__ void half_ops(const __half* a, const __half* b, __half* s, __half* p, float* f, __half* h, int n) {
+  int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= n) return;
+  s[i] = __hadd(a[i], b[i]);
+  p[i] = __hmul(a[i], b[i]);
+  f[i] = __half2float(a[i]) * 2.0f;
+  h[i] = __float2half(f[i] / 3.0f);
+}
+"""
+
+CG_SRC = r"""
+#include <cooperative_groups.h>
+#include <cooperative_groups/reduce.h>
+namespace cg = cooperative_groups;
+__global__ void block_sum(const float* x, float* out, int n) {
+  cg::thread_block block = cg::this_thread_block();
+  cg::thread_block_tile<32> warp = cg::tiled_partition<32>(block);
+  __shared__ float partial[32];
+  unsigned i = blockIdx.x * blockDim.x + block.thread_rank();
+  float v = i < n ? x[i] : 0.0f;
+  for (int d = warp.size() / 2; d > 0; d /= 2) v += warp.shfl_down(v, d);
+  if (warp.thread_rank() == 0) partial[warp.meta_group_rank()] = v;
+  block.sync();
+  if (warp.meta_group_rank() == 0) {
+    v = warp.thread_rank() < warp.meta_group_size() ? partial[warp.thread_rank()] : 0.0f;
+    v = cg::reduce(warp, v, cg::plus<float>());
+    if (block.thread_rank() == 0) out[blockIdx.x] = v;
+  }
+}
+__global__ void tiles(const int* x, int* out) {
+  cg::thread_block block = cg::this_thread_block();
+  auto t8 = cg::tiled_partition<8>(block);
+  int v = x[block.thread_rank()];
+  int mx = cg::reduce(t8, v, cg::greater<int>());
+  int xs = v;
+  for (int m = 1; m < 8; m *= 2) xs += t8.shfl_xor(xs, m);
+  t8.sync();
+  unsigned b = t8.ballot(v > 50);
+  int r = block.thread_rank();
+  out[4 * r] = mx; out[4 * r + 1] = xs; out[4 * r + 2] = (int)b;
+  out[4 * r + 3] = t8.any(v > 90) + 2 * t8.all(v >= 0) + 4 * (int)t8.thread_rank() + 32 * (int)t8.meta_group_rank();
+}
+"""
+
+
+@pytest.mark.parametrize("sanitize", [False, True])
+def test_half_precision_basics(sanitize):
+    emulator.configure(sanitize=sanitize)
+    rng = np.random.default_rng(1)
+    n = 77
+    a = rng.uniform(-4, 4, n).astype(np.float16)
+    b = rng.uniform(-4, 4, n).astype(np.float16)
+    s, p, h = (np.zeros(n, np.float16) for _ in range(3))
+    f = np.zeros(n, np.float32)
+    f_ = SourceModule(HALF_SRC).get_function("half_ops")
+    outs = [drv.Out(s), drv.Out(p), drv.Out(f), drv.Out(h)]
+    f_(drv.In(a), drv.In(b), *outs, np.int32(n), block=(32, 1, 1), grid=(3, 1))
+    np.testing.assert_array_equal(s, a + b)  # NumPy's float16 ops round each result to half, as the GPU
+    np.testing.assert_array_equal(p, a * b)
+    np.testing.assert_array_equal(f, a.astype(np.float32) * 2)
+    np.testing.assert_array_equal(h, (f / np.float32(3)).astype(np.float16))
+
+
+@pytest.mark.parametrize("sanitize", [False, True])
+def test_cooperative_groups_block_and_warp_tiles(sanitize):
+    emulator.configure(sanitize=sanitize)
+    m = SourceModule(CG_SRC)
+    x = np.random.default_rng(2).standard_normal(1000).astype(np.float32)
+    out = np.zeros(4, np.float32)
+    m.get_function("block_sum")(drv.In(x), drv.Out(out), np.int32(1000), block=(256, 1, 1), grid=(4, 1))
+    np.testing.assert_allclose(out, np.pad(x, (0, 24)).reshape(4, 256).sum(1), rtol=1e-5, atol=1e-5)
+
+    v = np.random.default_rng(3).integers(0, 100, 64).astype(np.int32)
+    got = np.zeros((64, 4), np.int32)
+    m.get_function("tiles")(drv.In(v), drv.Out(got), block=(64, 1, 1))
+    t = v.reshape(8, 8)
+    ranks = np.arange(64)
+    np.testing.assert_array_equal(got[:, 0], np.repeat(t.max(1), 8))
+    np.testing.assert_array_equal(got[:, 1], np.repeat(t.sum(1), 8))
+    ballot = ((t > 50) * (1 << np.arange(8))).sum(1)
+    np.testing.assert_array_equal(got[:, 2], np.repeat(ballot, 8))
+    flags = np.repeat((t > 90).any(1) + 2 * (t >= 0).all(1), 8) + 4 * (ranks % 8) + 32 * (ranks // 8)
+    np.testing.assert_array_equal(got[:, 3], flags)
+
+
+def test_grid_sync_is_a_clear_launch_error():
+    src = "#include <cooperative_groups.h>\n__global__ void g(int* o) { cooperative_groups::this_grid().sync(); }"
+    o = np.zeros(1, np.int32)
+    with pytest.raises(LaunchError, match="cooperative launch"):
+        SourceModule(src).get_function("g")(drv.Out(o), block=(2, 1, 1))
+
+
+def test_pycuda_complex_and_linear_combination():
+    from book.cuda import pycuda_shim
+
+    pycuda_shim.install()
+    try:
+        from pycuda import gpuarray
+        from pycuda.elementwise import ElementwiseKernel, get_linear_combination_kernel
+
+        rng = np.random.default_rng(4)
+        a = (rng.standard_normal(300) + 1j * rng.standard_normal(300)).astype(np.complex64)
+        b = (rng.standard_normal(300) + 1j * rng.standard_normal(300)).astype(np.complex64)
+        mul = ElementwiseKernel(
+            "pycuda::complex<float> *x, pycuda::complex<float> *y, pycuda::complex<float> *z",
+            "z[i] = x[i] * conj(y[i]) + abs(x[i])",
+            "cmul",
+            preamble="#include <pycuda-complex.hpp>",
+        )
+        ga, gb = gpuarray.to_gpu(a), gpuarray.to_gpu(b)
+        gc = gpuarray.empty_like(ga)
+        mul(ga, gb, gc)
+        np.testing.assert_allclose(gc.get(), a * b.conj() + abs(a), rtol=1e-5, atol=1e-5)
+
+        f32 = np.float32
+        lc, texrefs = get_linear_combination_kernel(((True, f32, f32), (False, f32, f32)), f32)
+        x = rng.standard_normal(5000).astype(f32)
+        y = rng.standard_normal(5000).astype(f32)
+        gx, gy = gpuarray.to_gpu(x), gpuarray.to_gpu(y)
+        gz = gpuarray.empty_like(gx)
+        ga0 = gpuarray.to_gpu(np.array(3, f32))  # a GPU scalar, read through a texture
+        ga0.bind_to_texref_ext(texrefs[0])
+        lc.prepared_call(gx._grid, gx._block, gx.gpudata, f32(-2), gy.gpudata, gz.gpudata, gx.mem_size)
+        np.testing.assert_allclose(gz.get(), 3 * x - 2 * y, rtol=1e-6, atol=1e-6)
+        assert gx._grid == (32, 1) and gx._block == (128, 1, 1)  # pycuda.gpuarray.splay for 1 SM
+    finally:
+        pycuda_shim.uninstall()
+
+
+@pytest.mark.parametrize("sanitize", [False, True])
+def test_elementwise_kernel_covers_every_index_once(sanitize):
+    # fast builds give each thread a contiguous chunk (cache-friendly); sanitizer builds use PyCUDA's
+    # grid-stride loop: both must touch every index exactly once
+    from book.cuda.elementwise import ElementwiseKernel
+    from book.cuda.gpuarray import to_gpu
+
+    emulator.configure(sanitize=sanitize)
+    k = ElementwiseKernel("int *hits", "atomicAdd(&hits[i], 1)", "count_hits")
+    for n in (1, 255, 8193, 100_003):
+        hits = to_gpu(np.zeros(n, np.int32))
+        k(hits)
+        np.testing.assert_array_equal(hits.get(), np.ones(n, np.int32))
+
+
+def test_template_kernels_by_mangled_name_and_the_extern_c_hint():
+    src = """template <class T> __global__ void twice(T* a, int n) { int i = threadIdx.x; if (i < n) a[i] *= 2; }
+template __global__ void twice<float>(float*, int);
+template __global__ void twice<double>(double*, int);"""
+    m = SourceModule(src, no_extern_c=True)
+    for dtype, mangled in [(np.float32, "_Z5twiceIfEvPT_i"), (np.float64, "_Z5twiceIdEvPT_i")]:
+        a = np.arange(5, dtype=dtype)
+        m.get_function(mangled)(drv.InOut(a), np.int32(5), block=(8, 1, 1))
+        np.testing.assert_array_equal(a, 2 * np.arange(5, dtype=dtype))
+    # PyCUDA's default wraps everything in extern "C": templates are rejected there, as by nvcc
+    with pytest.raises(emulator.CompileError, match="no_extern_c=True"):
+        SourceModule(src)
+
+
+@pytest.mark.parametrize("sanitize", [False, True])
+def test_dynamic_parallelism_child_grids_run_after_the_parent(sanitize):
+    src = r"""
+__device__ int launched = 0;
+__global__ void child(int* out, int base) {
+  atomicAdd(&launched, 1); out[base + blockIdx.x * blockDim.x + threadIdx.x] += base + 1;
+}
+__global__ void parent(int* out) {
+  if (threadIdx.x == 0) child<<<2, 4>>>(out, 8 * blockIdx.x);
+  out[16 + blockIdx.x * blockDim.x + threadIdx.x] = 1;
+}"""
+    emulator.configure(sanitize=sanitize)
+    m = SourceModule(src)
+    o = np.zeros(22, np.int32)
+    m.get_function("parent")(drv.InOut(o), block=(3, 1, 1), grid=(2, 1))
+    np.testing.assert_array_equal(o, [1] * 8 + [9] * 8 + [1] * 6)
+    n = np.zeros(1, np.int32)
+    drv.memcpy_dtoh(n, m.get_global("launched")[0])
+    assert n[0] == 16  # 2 parents x 1 launch x 2 blocks x 4 threads

@@ -1,13 +1,16 @@
 """``pycuda.elementwise`` and ``pycuda.reduction`` for the CPU emulator (chapter 03).
 
 ``ElementwiseKernel(arguments, operation)`` generates a grid-stride CUDA kernel around ``operation``, as
-PyCUDA does, and compiles it with the emulator; ``ReductionKernel(dtype_out, neutral, reduce_expr, map_expr,
+PyCUDA does (fast builds give each thread a contiguous chunk instead of a grid stride: see ``EMU_ELWISE_FOR`` in
+``emu_runtime.h``), and compiles it with the emulator; ``get_elwise_module`` and ``get_linear_combination_kernel``
+are PyCUDA's; ``ReductionKernel(dtype_out, neutral, reduce_expr, map_expr,
 arguments)`` generates a kernel that maps and reduces (one thread, in order: the result equals a sequential
 reduction; PyCUDA's tree order can differ in the last bits of a float sum).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -32,9 +35,14 @@ _DTYPE_TO_C = {
 }  # fmt: skip
 
 
-def dtype_to_ctype(dtype: Any) -> str:
+_FP_TEX = {"f4": "fp_tex_float", "f8": "fp_tex_double", "c8": "fp_tex_cfloat", "c16": "fp_tex_cdouble"}
+
+
+def dtype_to_ctype(dtype: Any, with_fp_tex_hack: bool = False) -> str:
     """The C type of a NumPy dtype, as ``pycuda.tools.dtype_to_ctype`` (chapter 03)."""
     dtype = np.dtype(dtype)
+    if with_fp_tex_hack and dtype.str[1:] in _FP_TEX:
+        return _FP_TEX[dtype.str[1:]]
     if dtype.kind in "biuf":
         return _DTYPE_TO_C[dtype.str[1:]]
     if dtype == np.complex64:
@@ -73,6 +81,8 @@ class VectorArg:
     def __init__(self, dtype: Any, name: str):
         self.dtype, self.name, self.ctype = np.dtype(dtype), name, dtype_to_ctype(dtype)
 
+    struct_char = "P"
+
     def declarator(self) -> str:
         """The C declaration of the argument."""
         return f"{self.ctype} *{self.name}"
@@ -87,6 +97,12 @@ class ScalarArg:
     def declarator(self) -> str:
         """The C declaration of the argument."""
         return f"{self.ctype} {self.name}"
+
+    @property
+    def struct_char(self) -> str:
+        """The ``struct`` format character of the argument (for ``prepare``)."""
+        c = self.dtype.char
+        return f"{self.dtype.itemsize}s" if c == "V" else c
 
 
 def _scalar(ctype: str, value: Any) -> Any:
@@ -119,6 +135,11 @@ def _launch_args(parsed: list, args: tuple) -> tuple[list, int]:
 _PREAMBLE = "#include <math.h>\n"
 
 
+def _preamble(*parts: str) -> str:
+    """The includes of a generated kernel: ``pycuda-complex.hpp`` (as PyCUDA) when complex types occur."""
+    return _PREAMBLE + ("#include <pycuda-complex.hpp>\n" if any("pycuda::" in p for p in parts) else "")
+
+
 class ElementwiseKernel:
     """``operation`` applied at every index ``i``, like ``pycuda.elementwise.ElementwiseKernel`` (chapter 03)."""
 
@@ -126,14 +147,14 @@ class ElementwiseKernel:
                  options: Any = None, preamble: str = "", loop_prep: str = "", after_loop: str = "",
                  **kw: Any):  # fmt: skip
         self.parsed = _parse_args(arguments)
-        src = f"""{_PREAMBLE}{preamble}
+        src = f"""{_preamble(_arg_decl(arguments), preamble, operation, loop_prep)}{preamble}
 __global__ void {name}({_arg_decl(arguments)}, unsigned long n) {{
   unsigned tid = threadIdx.x;
   unsigned total_threads = gridDim.x * blockDim.x;
   unsigned cta_start = blockDim.x * blockIdx.x;
   unsigned long i;
   {loop_prep};
-  for (i = cta_start + tid; i < n; i += total_threads) {{
+  EMU_ELWISE_FOR(i, n) {{  // for (i = cta_start + tid; i < n; i += total_threads)
     {operation};
   }}
   {after_loop};
@@ -159,6 +180,66 @@ __global__ void {name}({_arg_decl(arguments)}, unsigned long n) {{
     def prepared_async_call(self, *args: Any, **kw: Any) -> None:
         """``__call__``."""
         self(*args, **kw)
+
+
+def get_elwise_module(arguments: Any, operation: str, name: str = "kernel", keep: bool = False,
+                      options: Any = None, preamble: str = "", loop_prep: str = "",
+                      after_loop: str = "") -> _emu.SourceModule:  # fmt: skip
+    """PyCUDA's elementwise module: ``operation`` in a grid-stride loop over ``i < n`` (chapter 03).
+
+    The same source as ``pycuda.elementwise.get_elwise_module``: ``arguments`` (``VectorArg``/``ScalarArg``)
+    must include the size ``n``; the kernel has C linkage.
+    """
+    src = f"""#include <pycuda-complex.hpp>
+{preamble}
+extern "C" __global__ void {name}({_arg_decl(arguments)})
+{{
+  size_t tid = threadIdx.x;
+  size_t total_threads = gridDim.x*blockDim.x;
+  size_t cta_start = blockDim.x*blockIdx.x;
+  size_t i;
+  {loop_prep};
+  EMU_ELWISE_FOR(i, n)  // for (i = cta_start + tid; i < n; i += total_threads)
+  {{
+    {operation};
+  }}
+  {after_loop};
+}}
+"""
+    return _emu.SourceModule(src, options=options, keep=keep, no_extern_c=True)
+
+
+@functools.cache
+def get_linear_combination_kernel(summand_descriptors: tuple, dtype_z: Any) -> tuple[_emu.Function, list]:
+    """``z = a0*x0 + a1*x1 + ...``, as ``pycuda.elementwise.get_linear_combination_kernel`` (chapter 03).
+
+    ``summand_descriptors`` is ``((is_gpu_scalar, scalar_dtype, vector_dtype), ...)``. A GPU scalar ``a_k``
+    is read through a texture reference (returned in the list; bind it with ``GPUArray.bind_to_texref_ext``),
+    a host scalar is a kernel argument before its vector. Returns ``(prepared function, texrefs)``; call it
+    with ``prepared_call(grid, block, [a0,] x0, [a1,] x1, ..., z, n)``.
+    """
+    args: list = []
+    preamble = ["#include <pycuda-helpers.hpp>\n"]
+    loop_prep, summands, tex_names = [], [], []
+    for i, (is_gpu_scalar, scalar_dtype, vector_dtype) in enumerate(summand_descriptors):
+        if is_gpu_scalar:
+            tex_t = dtype_to_ctype(scalar_dtype, with_fp_tex_hack=True)
+            preamble.append(f"texture <{tex_t}, 1, cudaReadModeElementType> tex_a{i};")
+            args.append(VectorArg(vector_dtype, f"x{i}"))
+            tex_names.append(f"tex_a{i}")
+            loop_prep.append(f"{dtype_to_ctype(scalar_dtype)} a{i} = fp_tex1Dfetch(tex_a{i}, 0)")
+        else:
+            args.append(ScalarArg(scalar_dtype, f"a{i}"))
+            args.append(VectorArg(vector_dtype, f"x{i}"))
+        summands.append(f"a{i}*x{i}[i]")
+    args.append(VectorArg(dtype_z, "z"))
+    args.append(ScalarArg(np.uintp, "n"))
+    mod = get_elwise_module(args, "z[i] = " + " + ".join(summands), "linear_combination",
+                            preamble="\n".join(preamble), loop_prep=";\n".join(loop_prep))  # fmt: skip
+    func = mod.get_function("linear_combination")
+    tex_src = [mod.get_texref(t) for t in tex_names]
+    func.prepare("".join(a.struct_char for a in args), texrefs=tex_src)
+    return func, tex_src
 
 
 def get_elwise_kernel(arguments: Any, operation: str, name: str = "kernel", **kw: Any) -> ElementwiseKernel:

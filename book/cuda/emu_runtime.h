@@ -59,6 +59,11 @@ EMU_VEC2(long long, longlong)
 static inline uint3 make_uint3(unsigned a, unsigned b, unsigned c) { uint3 r = {a, b, c}; return r; }
 static inline dim3 make_dim3(unsigned a, unsigned b, unsigned c) { return dim3(a, b, c); }
 typedef unsigned int uint;
+// texture references (deprecated, removed in CUDA 12; PyCUDA's get_linear_combination_kernel uses them):
+// a pointer that the host binds with TextureReference.set_address (emulator.py writes the global)
+enum cudaTextureReadMode { cudaReadModeElementType = 0, cudaReadModeNormalizedFloat = 1 };
+template <class T, int dim = 1, int mode = cudaReadModeElementType> struct texture { const T* __ptr; unsigned long long __bytes; };
+template <class T, int D, int M> static inline T tex1Dfetch(texture<T, D, M> t, int i) { return t.__ptr[i]; }
 typedef unsigned short ushort;
 typedef unsigned char uchar;
 
@@ -125,6 +130,21 @@ template <class T> static inline T* __emu_opaque(T* p) { return p; }
 #define gridDim (__emu::grid_dim)
 #define __emu_dyn_smem (__emu::dyn_smem)
 
+// The grid-stride loop of the generated elementwise kernels (book/cuda/elementwise.py, as PyCUDA's):
+// `EMU_ELWISE_FOR(i, n) { op; }`.  Sanitizer builds run PyCUDA's loop as it is (i = global thread id,
+// step = all threads).  Fast builds give each thread a contiguous chunk of the same length instead: the
+// emulator runs one thread after another, and a stride of all threads would touch a new cache line (and
+// often a new page) for every element -- ten times slower.  An elementwise operation gets the same result.
+#ifdef __SANITIZE_ADDRESS__
+#define EMU_ELWISE_FOR(i, n) \
+  for (i = (size_t)blockDim.x * blockIdx.x + threadIdx.x; i < (n); i += (size_t)gridDim.x * blockDim.x)
+#else
+#define EMU_ELWISE_FOR(i, n) \
+  for (size_t __emu_t = (size_t)blockDim.x * blockIdx.x + threadIdx.x, __emu_T = (size_t)gridDim.x * blockDim.x, \
+       __emu_c = ((size_t)(n) + __emu_T - 1) / __emu_T, \
+       __emu_hi = std::min<size_t>((size_t)(n), (__emu_t + 1) * __emu_c), \
+       __emu_lo = (i = std::min<size_t>((size_t)(n), __emu_t * __emu_c)); i < __emu_hi; ++i)
+#endif
 static inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
 static inline double rsqrt(double x) { return 1.0 / sqrt(x); }
 static inline float __int_as_float(int i) { float f; memcpy(&f, &i, 4); return f; }
@@ -770,12 +790,50 @@ template <class... A> EMU_RT const ParamInfo* info(void (*)(A...), int* n) {
   extern "C" __attribute__((visibility("default"), no_sanitize_address)) const __emu::ParamInfo* __emu_info_##id(int* n) { \
     return __emu::info(&name, n); }
 
+// ------------------------------------------------------------------------------------- dynamic parallelism
+// `k<<<g, b, shm>>>(args)` in device code (emulator.py rewrites it to __emu::dlaunch(&k, g, b, shm)(args)):
+// the child grid is queued and runs after the grid that launched it (a parent grid is complete only when
+// its children are; children start in any order on a GPU).  The arguments are packed like a host launch's.
+namespace __emu {
+struct Pending { void (*thunk)(const char*); char* args; dim3 g, b; size_t shm; };
+static Pending* pending = nullptr;
+static size_t npending = 0, cap_pending = 0, next_pending = 0;
+template <class T> EMU_RT void store_arg(char* b, size_t& off, const T& v) {
+  off = (off + alignof(T) - 1) / alignof(T) * alignof(T);
+  memcpy(b + off, (const void*)&v, sizeof(T)); off += sizeof(T);
+}
+template <class... A> EMU_RT void dyn_thunk(const char* b) {
+  void (*f)(A...); memcpy((void*)&f, b, sizeof f); call(f, b + 16);
+}
+template <class... A> struct DevLaunch {
+  void (*f)(A...); dim3 g, b; size_t shm;
+  template <class... B> EMU_RT void operator()(B... args) const {
+    static_assert(sizeof...(A) == sizeof...(B), "wrong number of arguments in a <<<...>>> launch");
+    int was = in_fiber; in_fiber = 0;
+    char* buf = (char*)calloc(1, 16 + (sizeof(typename std::decay<A>::type) + ... + 16) + 16 * sizeof...(A));
+    memcpy(buf, (const void*)&f, sizeof f);
+    size_t off = 0;
+    (store_arg<typename std::decay<A>::type>(buf + 16, off, (typename std::decay<A>::type)args), ...);
+    if (npending == cap_pending) {
+      cap_pending = cap_pending ? 2 * cap_pending : 64;
+      pending = (Pending*)realloc(pending, cap_pending * sizeof(Pending));
+    }
+    pending[npending++] = Pending{&dyn_thunk<A...>, buf, g, b, shm};
+    in_fiber = was;
+  }
+};
+template <class... A> EMU_RT DevLaunch<A...> dlaunch(void (*f)(A...), dim3 g, dim3 b, size_t shm = 0, void* = nullptr) {
+  return DevLaunch<A...>{f, g, b, shm};
+}
+}  // namespace __emu
+
 // ------------------------------------------------------------------------------------- launch
 extern "C" EMU_API
 size_t __emu_static_smem() { return (size_t)(__emu::__stop_emu_shared - __emu::__start_emu_shared) - 16; }
 extern "C" EMU_API
 char* __emu_globals_range(size_t* n) { *n = (size_t)(__emu::__stop_emu_globals - __emu::__start_emu_globals); return __emu::__start_emu_globals; }
 
+namespace __emu { EMU_RT static void run_grid(unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz); }
 // Runs the whole grid in this (child) process; returns a status (ST_*) with the report filled in.
 extern "C" EMU_API
 int __emu_launch(void (*thunk)(const char*), const char* args, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
@@ -806,6 +864,35 @@ int __emu_launch(void (*thunk)(const char*), const char* args, unsigned gx, unsi
     std::sort(regions, regions + nregions, [](const Region& a, const Region& b) { return a.start < b.start; });
   }
   __emu::thunk = thunk; thunk_args = args;
+  run_grid(gx, gy, gz, bx, by, bz);
+  size_t stack_threads = nthreads;
+  while (next_pending < npending) {  // grids launched by kernels (dynamic parallelism), in launch order
+    Pending pd = pending[next_pending++];
+    unsigned long long n2 = (unsigned long long)pd.b.x * pd.b.y * pd.b.z;
+    if (n2 < 1 || n2 > 1024 || pd.g.x < 1 || pd.g.y < 1 || pd.g.z < 1 || pd.shm > dyn_smem_size) {
+      snprintf(rep->msg, sizeof rep->msg, "a launch from device code (dynamic parallelism) has an invalid "
+               "configuration: grid (%u,%u,%u), block (%u,%u,%u), %zu bytes of dynamic shared memory (the emulator "
+               "allows at most the parent launch's %zu)", pd.g.x, pd.g.y, pd.g.z, pd.b.x, pd.b.y, pd.b.z, pd.shm,
+               dyn_smem_size);
+      return ST_ERROR;
+    }
+    if (n2 > stack_threads) {
+      stacks = (char*)mmap(nullptr, (stack_bytes + 4096) * n2, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+      if (stacks == MAP_FAILED) { snprintf(rep->msg, sizeof rep->msg, "out of memory for fiber stacks"); return ST_ERROR; }
+      for (unsigned long long t = 0; t < n2; ++t) mprotect(stacks + t * (stack_bytes + 4096), 4096, PROT_NONE);
+      stack_threads = n2;
+    }
+    __emu::thunk = pd.thunk; thunk_args = pd.args;
+    run_grid(pd.g.x, pd.g.y, pd.g.z, pd.b.x, pd.b.y, pd.b.z);
+  }
+  fflush(stdout);
+  return ST_OK;
+}
+
+namespace __emu {
+EMU_RT static void run_grid(unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz) {
+  unsigned long long nthreads = (unsigned long long)bx * by * bz;
   grid_dim = make_uint3(gx, gy, gz); block_dim = make_uint3(bx, by, bz);
   unsigned long long nblocks = (unsigned long long)gx * gy * gz;
   // random block order in sanitizer mode: k -> (a k + b) mod nblocks with gcd(a, nblocks) = 1
@@ -825,6 +912,5 @@ int __emu_launch(void (*thunk)(const char*), const char* args, unsigned gx, unsi
     run_block((int)nthreads);
     rep->blocks_done = k + 1; rep->switches = switches;
   }
-  fflush(stdout);
-  return ST_OK;
 }
+}  // namespace __emu

@@ -16,6 +16,11 @@ The CUDA C source is compiled with the system ``g++`` together with ``emu_runtim
 * **PyCUDA's argument packing**: arguments are packed by *their* types, exactly like PyCUDA (a
   ``np.float64`` for a ``float`` parameter gives garbage there too); a warning says what went wrong.
 
+* **Coverage**: headers in ``include/`` (``cuda_fp16.h`` with ``__half``, ``cooperative_groups.h`` with
+  block and warp tiles, ``pycuda-complex.hpp``, ``pycuda-helpers.hpp``); texture references (1-D fetches);
+  template kernels by their mangled name (``no_extern_c=True``); dynamic parallelism (``k<<<g, b>>>(...)``
+  in a kernel: the child grid is queued and runs after the grid that launched it).
+
 Timings of the emulator measure the CPU and mean nothing for a GPU.
 """
 
@@ -42,6 +47,7 @@ from typing import Any
 import numpy as np
 
 HEADER = Path(__file__).with_name("emu_runtime.h")
+INCLUDE = Path(__file__).with_name("include")  # pycuda-complex.hpp, pycuda-helpers.hpp
 CXXFLAGS = ["-O2", "-shared", "-fPIC", "-std=c++17", "-w", "-fno-strict-aliasing", "-fstack-clash-protection"]
 SANITIZE_FLAGS = [
     "-O0",  # keeps a load and its store separate, so random interleaving can show a lost update
@@ -144,7 +150,18 @@ class _Region:
     def mark_init(self, offset: int = 0, nbytes: int | None = None) -> None:
         """Record bytes as written (by a copy, a memset or a non-sanitized launch)."""
         n = self.nbytes - offset if nbytes is None else nbytes
+        if getattr(self, "_all_init", False):
+            return
+        if offset == 0 and n >= self.nbytes:  # all of it (after every fast launch): the shadow is
+            self._all_init = True  # written only when a sanitizer launch reads it (sync_shadow)
+            return
         ctypes.memset(self.shadow_ptr + offset, 1, max(0, min(n, self.nbytes - offset)))
+
+    def sync_shadow(self) -> None:
+        """Write a pending "all initialised" into the shadow (before a sanitizer launch or a shadow copy)."""
+        if getattr(self, "_all_init", False) and not getattr(self, "_shadow_synced", False):
+            ctypes.memset(self.shadow_ptr, 1, self.nbytes)
+            self._shadow_synced = True
 
     def free(self) -> None:
         """Release the memory (a later access through a stale pointer faults)."""
@@ -233,7 +250,14 @@ def memcpy_dtod(dest: Any, src: Any, size: int) -> None:
     rd, od = _region_of(_dev(dest), max(size, 1))
     rs, os_ = _region_of(_dev(src), max(size, 1))
     ctypes.memmove(rd.ptr + od, rs.ptr + os_, size)
-    ctypes.memmove(rd.shadow_ptr + od, rs.shadow_ptr + os_, size)
+    if getattr(rs, "_all_init", False):
+        rd.mark_init(od, size)
+    elif not getattr(rd, "_all_init", False):
+        ctypes.memmove(rd.shadow_ptr + od, rs.shadow_ptr + os_, size)
+    else:
+        rd.sync_shadow()
+        ctypes.memmove(rd.shadow_ptr + od, rs.shadow_ptr + os_, size)
+        rd._all_init = rd._shadow_synced = False
 
 
 def _memset(dest, value: int, count: int, dtype) -> None:
@@ -444,6 +468,24 @@ class Context:
     def detach(self) -> None:
         """Nothing to detach."""
 
+    def set_limit(self, limit: Any, value: int) -> None:
+        """Record a limit (``limit.PRINTF_FIFO_SIZE``, ...); the emulator has no such limits."""
+        _LIMITS[limit] = int(value)
+
+    def get_limit(self, limit: Any) -> int:
+        """A limit set with :meth:`set_limit` (or a GPU's usual default)."""
+        return _LIMITS.get(limit, 1 << 20)
+
+
+class limit:  # noqa: N801  (PyCUDA's name)
+    """``pycuda.driver.limit`` (chapter 03): names for ``Context.set_limit``."""
+
+    STACK_SIZE, PRINTF_FIFO_SIZE, MALLOC_HEAP_SIZE, DEV_RUNTIME_SYNC_DEPTH = range(4)
+    DEV_RUNTIME_PENDING_LAUNCH_COUNT, MAX_L2_FETCH_GRANULARITY = 4, 5
+
+
+_LIMITS: dict[Any, int] = {}
+
 
 class Device:
     """The emulated device: reports itself as compute capability 7.0 (Volta semantics) (chapter 03)."""
@@ -646,6 +688,16 @@ def _rewrite(source: str, first_line: int = 1) -> str:
     source = "".join(out)
     clean = _blank(source)
     out, last = [], 0
+    for m in re.finditer(r"\b([A-Za-z_]\w*)\s*<<<", clean):  # dynamic parallelism: k<<<g, b>>>(args)
+        end = clean.find(">>>", m.end())
+        if end < 0:
+            continue
+        out += [source[last : m.start()], f"__emu::dlaunch(&{m.group(1)}, {source[m.end() : end]})"]
+        last = end + 3
+    out.append(source[last:])
+    source = "".join(out)
+    clean = _blank(source)
+    out, last = [], 0
     for m in _DEVICE_VAR_RE.finditer(clean):
         if _depth_at(clean, m.start()) != 0:
             continue
@@ -671,8 +723,9 @@ def _cache_root(cache_dir) -> Path:
 
 
 def _compile(full: str, options: list[str], sanitize: bool, cache: Path) -> Path:
-    flags = CXXFLAGS + (SANITIZE_FLAGS if sanitize else []) + list(options)
-    key = hashlib.sha256((full + HEADER.read_text() + " ".join(flags)).encode()).hexdigest()[:20]
+    flags = CXXFLAGS + (SANITIZE_FLAGS if sanitize else []) + list(options) + [f"-I{INCLUDE}"]
+    headers = "".join(h.read_text() for h in [HEADER, *sorted(INCLUDE.glob("*.hpp"))])
+    key = hashlib.sha256((full + headers + " ".join(flags)).encode()).hexdigest()[:20]
     cache.mkdir(parents=True, exist_ok=True)
     so = cache / f"emu_{key}{'_san' if sanitize else ''}.so"
     if so.exists():
@@ -684,7 +737,14 @@ def _compile(full: str, options: list[str], sanitize: bool, cache: Path) -> Path
         cmd = ["g++", *flags, "-include", str(HEADER), "-x", "c++", str(cpp), "-o", str(out)]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
-            raise CompileError(proc.stderr.replace(str(cpp), "kernel.cu"))
+            msg = proc.stderr.replace(str(cpp), "kernel.cu")
+            if "template with C linkage" in msg:
+                msg += (
+                    '\nhint: SourceModule wraps the source in extern "C" { ... } unless no_extern_c=True (as '
+                    "PyCUDA; nvcc rejects templates there too). Pass no_extern_c=True and declare the kernels "
+                    'that Python calls extern "C"; a template kernel is found by its mangled name.'
+                )
+            raise CompileError(msg)
         os.replace(out, so)  # atomic: a concurrent reader sees the old file or the whole new one
     return so
 
@@ -1007,6 +1067,8 @@ class Function:
         ids = {r.ptr: k for k, (_, r) in enumerate(live)}
         cregions = (_CRegion * max(len(live), 1))()
         for k, (start, r) in enumerate(live):
+            if sanitize:
+                r.sync_shadow()
             cregions[k] = _CRegion(start, r.nbytes, r.shadow_ptr, k, 0)
         names = {k: r.name for k, (_, r) in enumerate(live)}
         for _i, r in staged:
@@ -1137,6 +1199,7 @@ class SourceModule:
         self._options += [f"-I{d}" for d in include_dirs]
         self._cache = _cache_root(cache_dir)
         self._libs: dict[bool, ctypes.CDLL] = {}
+        self._texrefs: dict[str, TextureReference] = {}
         self._so: dict[bool, Path] = {}
         self._lib(OPTIONS.sanitize)  # compile errors surface here, as with PyCUDA
         self._static_smem = _static_smem(self._so[OPTIONS.sanitize], list(self._ids))
@@ -1163,6 +1226,8 @@ class SourceModule:
                     self._full, [*self._options, "-DEMU_PLAIN_SHARED"], True, self._cache
                 )
             self._libs[sanitize] = ctypes.CDLL(str(self._so[sanitize]))
+            for tex in self._texrefs.values():
+                tex._bind(self._libs[sanitize])
         return self._libs[sanitize]
 
     def _globals(self, lib) -> tuple[int, int]:
@@ -1194,12 +1259,45 @@ class SourceModule:
                 f"cuModuleGetFunction failed: named symbol not found ({name}): the kernel has C++ linkage, so "
                 f'its name is mangled (_Z{len(name)}{name}...). Declare it extern "C", or leave no_extern_c=False'
             )
+        if decl is not None and decl.template and name.startswith("_Z") and name not in self._ids:
+            self._instantiate(name, decl)
+        if decl is not None and decl.template and name in self._ids:
+            f = Function(self, decl, self._ids[name])
+            self._functions[name] = f
+            return f
         if decl is None or decl.name not in self._ids:
             hint = ' (a template kernel: instantiate it in an extern "C" wrapper)' if decl is not None else ""
             raise LogicError(f"cuModuleGetFunction failed: named symbol not found ({name}){hint}")
         f = Function(self, decl, self._ids[decl.name])
         self._functions[name] = f
         return f
+
+    def _instantiate(self, mangled: str, decl: KernelDecl) -> None:
+        """A thunk for a template kernel named by its mangled name (``_Z1kIfEvPT_`` = ``k<float>``).
+
+        The module is compiled again with the thunk (cached); ``__device__`` variables start afresh.
+        """
+        proc = subprocess.run(["c++filt", mangled], capture_output=True, text=True)
+        text = proc.stdout.strip()
+        start = text.find(decl.name + "<")
+        if proc.returncode != 0 or start < 0:
+            return
+        depth, end = 0, start + len(decl.name)
+        for end in range(start + len(decl.name), len(text)):
+            depth += {"<": 1, ">": -1}.get(text[end], 0)
+            if depth == 0:
+                break
+        expr, k = text[start : end + 1], len(self._ids)
+        attrs = '__attribute__((visibility("default"), no_sanitize_address))'
+        self._full += (
+            f'extern "C" {attrs} void __emu_thunk_{k}(const char* b) {{ __emu::call(&{expr}, b); }}\n'
+            f'extern "C" {attrs} const __emu::ParamInfo* __emu_info_{k}(int* n) '
+            f"{{ return __emu::info(&{expr}, n); }}\n"
+        )
+        self._ids[mangled] = k
+        self._libs.clear()
+        self._so.clear()
+        self._lib(OPTIONS.sanitize)
 
     def get_global(self, name: str) -> tuple[DeviceAllocation, int]:
         """``(device pointer, size in bytes)`` of a ``__constant__`` or ``__device__`` variable."""
@@ -1238,9 +1336,52 @@ class SourceModule:
                 pass
         return n
 
-    def get_texref(self, name: str):
-        """Textures are not emulated."""
-        raise NotImplementedError("texture references are not emulated (and are deprecated in CUDA 12)")
+    def get_texref(self, name: str) -> TextureReference:
+        """The texture reference ``name`` (``texture<T, 1, cudaReadModeElementType> name;``): 1-D fetches only."""
+        if name not in self._texrefs:
+            tex = TextureReference(self, name)
+            for lib in self._libs.values():
+                tex._bind(lib)
+            self._texrefs[name] = tex
+        return self._texrefs[name]
+
+
+class TextureReference:
+    """A texture reference of a module (chapter 03): ``set_address`` binds device memory for ``tex1Dfetch``.
+
+    Texture references are deprecated (removed in CUDA 12); the emulator keeps them for old PyCUDA code such
+    as ``get_linear_combination_kernel``: a fetch reads the bound memory (no filtering, no normalisation).
+    """
+
+    def __init__(self, module: SourceModule, name: str):
+        self.module, self.name = module, name
+        self.address, self.nbytes, self.flags, self.format = 0, 0, 0, (None, 1)
+
+    def _bind(self, lib: ctypes.CDLL) -> None:
+        try:
+            cell = (ctypes.c_uint64 * 2).in_dll(lib, self.name)
+        except ValueError:
+            raise LogicError(f"cuModuleGetTexRef failed: named symbol not found ({self.name})") from None
+        cell[0], cell[1] = self.address, self.nbytes
+
+    def set_address(self, devptr: Any, nbytes: int, allow_offset: bool = False) -> int:
+        """Bind ``nbytes`` of device memory at ``devptr``; returns the offset (always 0)."""
+        self.address, self.nbytes = int(devptr), int(nbytes)
+        for lib in self.module._libs.values():
+            self._bind(lib)
+        return 0
+
+    def set_format(self, fmt: Any, num_channels: int) -> None:
+        """Record the format (fetches return the texture's C type)."""
+        self.format = (fmt, num_channels)
+
+    def set_flags(self, flags: int) -> None:
+        """Record the flags."""
+        self.flags = int(flags)
+
+    def get_flags(self) -> int:
+        """The flags set last."""
+        return self.flags
 
 
 class _GlobalPtr(_Region):
@@ -1261,6 +1402,7 @@ class _Driver:
     """The names of ``pycuda.driver`` that the emulator provides (``book.cuda.load().driver``)."""
 
     In, Out, InOut, Event, Stream, Context, Device = In, Out, InOut, Event, Stream, Context, Device
+    limit = limit
     DeviceAllocation = DeviceAllocation
     LogicError, LaunchError, SanitizerError = LogicError, LaunchError, SanitizerError
     device_attribute = device_attribute

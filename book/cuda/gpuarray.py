@@ -34,6 +34,30 @@ class GPUArray:
             tuple(strides) if strides is not None else _c_strides(self.shape, self.dtype.itemsize, order)
         )
 
+    # --- launch helpers (PyCUDA's attributes for its generated kernels)
+    @property
+    def mem_size(self) -> int:
+        """Number of elements (PyCUDA's name; the ``n`` of its elementwise kernels)."""
+        return self.size
+
+    @property
+    def _grid(self) -> tuple[int, int]:
+        return splay(self.size)[0]
+
+    @property
+    def _block(self) -> tuple[int, int, int]:
+        return splay(self.size)[1]
+
+    def bind_to_texref_ext(self, texref: Any, channels: int = 1, allow_double_hack: bool = False,
+                           allow_complex_hack: bool = False, allow_offset: bool = False) -> int:  # fmt: skip
+        """Bind the array to a texture reference (``tex1Dfetch`` reads it); returns the offset, 0."""
+        texref.set_address(self.gpudata, self.nbytes, allow_offset=allow_offset)
+        return 0
+
+    def bind_to_texref(self, texref: Any, allow_offset: bool = False) -> int:
+        """Bind the array to a texture reference; returns the offset, 0."""
+        return texref.set_address(self.gpudata, self.nbytes, allow_offset=allow_offset)
+
     # --- host <-> device
     @property
     def ptr(self) -> int:
@@ -254,6 +278,20 @@ def _c_strides(shape: tuple, itemsize: int, order: str = "C") -> tuple:
         strides.append(step)
         step *= n
     return tuple(reversed(strides)) if order == "C" else tuple(strides)
+
+
+def splay(n: int, dev: Any = None) -> tuple[tuple[int, int], tuple[int, int, int]]:
+    """``(grid, block)`` for an elementwise kernel over ``n`` items, as ``pycuda.gpuarray.splay`` (chapter 03)."""
+    min_threads, max_threads = 32, 128
+    max_blocks = 4 * 8 * _emu.Device(0).get_attribute("MULTIPROCESSOR_COUNT")
+    if n < min_threads:
+        return (1, 1), (min_threads, 1, 1)
+    if n < max_blocks * min_threads:
+        return ((n + min_threads - 1) // min_threads, 1), (min_threads, 1, 1)
+    if n < max_blocks * max_threads:
+        grp = (n + min_threads - 1) // min_threads
+        return (max_blocks, 1), (((grp + max_blocks - 1) // max_blocks) * min_threads, 1, 1)
+    return (max_blocks, 1), (max_threads, 1, 1)
 
 
 def to_gpu(ary: Any, allocator: Any = None) -> GPUArray:

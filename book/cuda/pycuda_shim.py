@@ -76,14 +76,19 @@ def install() -> dict[str, types.ModuleType]:
     )
     ga = _module("pycuda.gpuarray", **{k: v for k, v in vars(gpuarray).items() if not k.startswith("__")})
     ew = _module("pycuda.elementwise", ElementwiseKernel=elementwise.ElementwiseKernel,
-                 get_elwise_kernel=elementwise.get_elwise_kernel)  # fmt: skip
+                 get_elwise_kernel=elementwise.get_elwise_kernel, get_elwise_module=elementwise.get_elwise_module,
+                 get_linear_combination_kernel=elementwise.get_linear_combination_kernel,
+                 VectorArg=elementwise.VectorArg, ScalarArg=elementwise.ScalarArg)  # fmt: skip
     red = _module("pycuda.reduction", ReductionKernel=elementwise.ReductionKernel,
                   get_sum_kernel=elementwise.get_sum_kernel)  # fmt: skip
     cm = _module("pycuda.cumath", **{k: v for k, v in vars(cumath).items() if not k.startswith("_")})
 
     def rand(shape: Any, dtype: Any = np.float32, stream: Any = None) -> Any:
         """Uniform [0, 1) random numbers on the device (NumPy's generator, not cuRAND's)."""
-        return gpuarray.to_gpu(np.random.default_rng().random(shape).astype(dtype))
+        dt = np.dtype(dtype)
+        rng = np.random.default_rng()
+        host = rng.random(shape, dtype=dt) if dt in (np.float32, np.float64) else rng.random(shape).astype(dt)
+        return gpuarray.to_gpu(host)
 
     curandom = _module("pycuda.curandom", rand=rand)
     tools = _module("pycuda.tools", dtype_to_ctype=elementwise.dtype_to_ctype, VectorArg=elementwise.VectorArg,
