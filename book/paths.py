@@ -13,6 +13,9 @@ from pathlib import Path
 ROOT: Path = Path(__file__).resolve().parent.parent
 """The repository root (the folder holding ``book/``, ``chapters/`` and ``cuda_src/``)."""
 
+CUDA_SRC: Path = ROOT / "cuda_src"
+"""The CUDA C kernels shared by PyCUDA and the emulator (chapter 03); the one place that names their folder."""
+
 DATA_ENV = "BOOK_DATA_DIR"
 CACHE_ENV = "BOOK_CACHE_DIR"
 RESULTS_ENV = "BOOK_RESULTS_DIR"
