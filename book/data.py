@@ -349,6 +349,34 @@ CIFAR10_CLASSES = (
 )
 CIFAR10_JPEG = ("cifar10-jpeg.tar.gz", "668c2751683aa8f42cd2a548bfcc1d79")
 CIFAR10_PER_CLASS = {"train": 5_000, "test": 1_000}  # 50,000 / 10,000 images in all
+CIFAR10_ORDER_SEED = 0  # the one fixed permutation every CIFAR-10 loader applies (see cifar10_order)
+
+
+def cifar10_order(targets: Sequence[int], seed: int = CIFAR10_ORDER_SEED) -> list[int]:
+    """The order in which :func:`load_cifar10` returns images, as indices into the source (ch. 05, 06).
+
+    Canonical order: by class, and within a class in the source's file order (the official batches'
+    order; the JPEG folder's ``NNNN.jpg`` numbering). Then one fixed permutation (``torch.randperm``
+    seeded with ``seed``) of the canonical positions. So any prefix (``ds[:100]``, "the first 2,000 test
+    images") is a mix of all classes, two loads give the same order, and the official batches and the
+    JPEG copy give the same images in the same order when the JPEG numbering follows the official order.
+    """
+    canonical = sorted(range(len(targets)), key=lambda i: (int(targets[i]), i))
+    perm = torch.randperm(len(canonical), generator=torch.Generator().manual_seed(seed)).tolist()
+    return [canonical[j] for j in perm]
+
+
+def _reorder_cifar10(ds: Any) -> Any:
+    """Put a CIFAR-10 dataset (torchvision's ``CIFAR10`` or an ``ImageFolder``) in :func:`cifar10_order`."""
+    order = cifar10_order(ds.targets)
+    if hasattr(ds, "samples"):  # ImageFolder: samples (path, label), imgs (the same list), targets
+        ds.samples = [ds.samples[i] for i in order]
+        ds.imgs = ds.samples
+        ds.targets = [label for _, label in ds.samples]
+    else:  # torchvision.datasets.CIFAR10: data (N, 32, 32, 3) uint8 and a list of targets
+        ds.data = ds.data[order]
+        ds.targets = [ds.targets[i] for i in order]
+    return ds
 
 
 def check_image_folder(
@@ -383,7 +411,9 @@ def load_cifar10(
     extracted to a cache folder); else torchvision's download (md5-checked by torchvision). Chapters 00,
     05, 06.
 
-    Either way the classes are in the official order. A JPEG folder must be complete: ``per_class``
+    Either way the classes are in the official order, and the images in :func:`cifar10_order`: one
+    fixed, seeded order that mixes the classes (a JPEG folder lists them class by class, so without it the
+    first 1,000 test images would all be airplanes). A JPEG folder must be complete: ``per_class``
     images in each class (default 5,000 for train and 1,000 for test), and the files the book extracted
     must still have their sizes; else :class:`DatasetUnavailable` says what is missing.
     """
@@ -394,7 +424,8 @@ def load_cifar10(
     per_class = CIFAR10_PER_CLASS[split] if per_class is None else per_class
     if (root / "cifar-10-batches-py").is_dir():
         try:  # torchvision checks the md5 of every batch file
-            return torchvision.datasets.CIFAR10(root, train=train, transform=transform, download=False)
+            ds = torchvision.datasets.CIFAR10(root, train=train, transform=transform, download=False)
+            return _reorder_cifar10(ds)
         except RuntimeError as exc:
             raise DatasetUnavailable(
                 f"{root / 'cifar-10-batches-py'}: {exc} Delete the folder and download again."
@@ -418,15 +449,16 @@ def load_cifar10(
         verify_manifest(jpeg_dir, prefix=f"{split}/")
         ds = torchvision.datasets.ImageFolder(jpeg_dir / split, transform=transform)
         check_image_folder(ds, jpeg_dir / split, CIFAR10_CLASSES, per_class)
-        return ds
+        return _reorder_cifar10(ds)
     files = ["cifar-10-batches-py/", "cifar10-jpeg/", CIFAR10_JPEG[0]]
     if download:
         try:
-            return torchvision.datasets.CIFAR10(root, train=train, transform=transform, download=True)
+            ds = torchvision.datasets.CIFAR10(root, train=train, transform=transform, download=True)
         except Exception as exc:  # noqa: BLE001
             raise DatasetUnavailable(
                 _help("CIFAR-10", files, root, [torchvision.datasets.CIFAR10.url], [str(exc)])
             ) from exc
+        return _reorder_cifar10(ds)
     raise DatasetUnavailable(_help("CIFAR-10", files, root, [torchvision.datasets.CIFAR10.url], []))
 
 

@@ -29,7 +29,7 @@ from torch.nn import functional as F
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2470, 0.2435, 0.2616)
 BASE_WIDTHS = (64, 256, 256)
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: images in book.data.cifar10_order (classes mixed)
 
 
 # ----------------------------------------------------------------------------- data: decode once
@@ -98,7 +98,8 @@ def load_cifar10_uint8(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """CIFAR-10 as ``(images uint8 (N, 3, 32, 32), labels int64 (N,))``, decoded once (chapter 06).
 
-    The images come from ``book.data.load_cifar10(train, root)`` (or ``dataset`` if given); the decoded
+    The images come from ``book.data.load_cifar10(train, root)`` (or ``dataset`` if given), in that
+    dataset's order (``load_cifar10``'s is :func:`book.data.cifar10_order`: classes mixed); the decoded
     tensor is cached under ``book.paths.cache_dir("cifar10-uint8")``, written atomically, and keyed by
     the source files' names, sizes and modification times, so a changed data folder is decoded again.
     """

@@ -152,3 +152,69 @@ def test_subset_is_seeded():
     a, b = data.subset(ds, 10, seed=0), data.subset(ds, 10, seed=0)
     assert list(a) == list(b) and len(a) == 10 and len(set(a)) == 10
     assert data.subset(ds, None) is ds
+
+
+# ----------------------------------------------------------------------------- CIFAR-10 order
+def _fake_cifar_sources(tmp_path, monkeypatch, per_class: int):
+    """The same images twice: as torchvision's ``cifar-10-batches-py`` (one test batch, classes
+    interleaved as in the official files) and as a PNG ``cifar10-jpeg/test/<class>/NNNN.png`` folder
+    numbered in that batch's order within each class. Returns the two data roots."""
+    import pickle
+
+    import numpy as np
+    import torchvision
+    from PIL import Image
+
+    n = 10 * per_class
+    rng = np.random.default_rng(1)
+    labels = rng.permutation(np.repeat(np.arange(10), per_class)).tolist()  # file order, mixed
+    images = rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
+    batches = tmp_path / "batches" / "cifar-10-batches-py"
+    batches.mkdir(parents=True)
+    flat = images.transpose(0, 3, 1, 2).reshape(n, -1)  # the official layout: RRR..GGG..BBB per row
+    with open(batches / "test_batch", "wb") as f:
+        pickle.dump({"data": flat, "labels": labels}, f)
+    with open(batches / "batches.meta", "wb") as f:
+        pickle.dump({"label_names": list(data.CIFAR10_CLASSES)}, f)
+    # the fake batch has no official md5: skip torchvision's checksum test (only for this test)
+    monkeypatch.setattr(torchvision.datasets.CIFAR10, "_check_integrity", lambda self: True)
+    monkeypatch.setattr(torchvision.datasets.cifar, "check_integrity", lambda *a, **k: True)
+    seen = [0] * 10
+    for img, c in zip(images, labels):
+        folder = tmp_path / "jpeg" / "cifar10-jpeg" / "test" / data.CIFAR10_CLASSES[c]
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(img).save(folder / f"{seen[c]:04d}.png")
+        seen[c] += 1
+    return tmp_path / "batches", tmp_path / "jpeg"
+
+
+def test_cifar10_order_is_mixed_seeded_and_the_same_for_both_formats(tmp_path, monkeypatch):
+    """Both loader paths return the same images in the same order, and a prefix mixes the classes."""
+    import numpy as np
+
+    batches_root, jpeg_root = _fake_cifar_sources(tmp_path, monkeypatch, per_class=30)
+    a = data.load_cifar10(train=False, root=batches_root, download=False)
+    b = data.load_cifar10(train=False, root=jpeg_root, download=False, per_class=30)
+    assert a.targets == b.targets
+    assert len(set(a.targets[:50])) == 10  # the first 50 of 300 already cover every class
+    pixels_b = np.stack([np.asarray(b[i][0]) for i in range(len(b))])
+    assert np.array_equal(a.data, pixels_b)  # image i is the same picture on both paths
+    again = data.load_cifar10(train=False, root=jpeg_root, download=False, per_class=30)
+    assert again.samples == b.samples  # fixed: two loads, one order
+    assert b.targets == [label for _, label in b.samples] and b.imgs == b.samples
+
+
+def test_cifar10_offline_test_set_prefix_covers_all_classes(shared_data, monkeypatch):
+    """The offline JPEG copy lists the test set class by class; the loader must not."""
+    if not (shared_data / data.CIFAR10_JPEG[0]).is_file():
+        pytest.skip("no cifar10-jpeg.tar.gz in the offline data")
+    if AMBIENT_CACHE is None:  # the notebooks' cache: extracted once per machine
+        monkeypatch.delenv(paths.CACHE_ENV)
+    else:
+        monkeypatch.setenv(paths.CACHE_ENV, AMBIENT_CACHE)
+    first = data.load_cifar10(train=False, root=shared_data, download=False)
+    second = data.load_cifar10(train=False, root=shared_data, download=False)
+    assert sorted(set(first.targets[:100])) == list(range(10))
+    assert first.samples == second.samples
+    counts = torch.bincount(torch.tensor(first.targets[:2000]), minlength=10)
+    assert counts.min() > 100  # "the first 2,000 test images" hold every class, roughly 200 each
