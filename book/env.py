@@ -27,6 +27,7 @@ class RunConfig:
     device: torch.device
     reason: str  # why this mode was chosen (printed, never hidden)
     smoke: bool = False  # full mode's code paths at tiny sizes (BOOK_SMOKE=1; tests, no GPU needed)
+    perturb: int | None = None  # BOOK_PERTURB=<seed>: tiny noise on initial weights (book.perturb)
 
     @property
     def quick(self) -> bool:
@@ -85,6 +86,17 @@ def get_smoke(environ: Mapping[str, str] | None = None) -> bool:
     return raw == "1"
 
 
+def get_perturb(environ: Mapping[str, str] | None = None) -> int | None:
+    """``BOOK_PERTURB=<seed>``: perturb initial weights by ~1e-6 (:mod:`book.perturb`); unset: None."""
+    environ = os.environ if environ is None else environ
+    raw = environ.get("BOOK_PERTURB", "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise ValueError(f"BOOK_PERTURB={raw!r}: use a seed (a non-negative integer), or unset it.")
+    return int(raw)
+
+
 def get_config(environ: Mapping[str, str] | None = None) -> RunConfig:
     """The mode and device from the environment (``BOOK_MODE``, ``BOOK_SMOKE``) and the hardware. (all chapters, via setup())"""
     mode, reason = get_mode(environ)
@@ -93,7 +105,7 @@ def get_config(environ: Mapping[str, str] | None = None) -> RunConfig:
     device = torch.device("cpu") if mode == "quick" else best_device()
     if smoke:
         reason += ", BOOK_SMOKE=1: full-mode code at tiny sizes"
-    return RunConfig(mode=mode, device=device, reason=reason, smoke=smoke)
+    return RunConfig(mode=mode, device=device, reason=reason, smoke=smoke, perturb=get_perturb(environ))
 
 
 def describe_hardware() -> str:
@@ -114,6 +126,10 @@ def setup(seed: int = 0, verbose: bool = True) -> RunConfig:
 
     cfg = get_config()
     seed_everything(seed)
+    if cfg.perturb is not None:  # silent on purpose: outputs are compared with the stored ones
+        from .perturb import perturb_initial_weights
+
+        perturb_initial_weights(cfg.perturb)
     if verbose:
         print(f"模式 mode: {cfg.mode} ({cfg.reason}) | 设备 device: {cfg.device.type} | seed: {seed}")
         if cfg.full and cfg.device.type == "cpu" and not cfg.smoke:
