@@ -10,11 +10,24 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-ROOT: Path = Path(__file__).resolve().parent.parent
-"""The repository root (the folder holding ``book/``, ``chapters/`` and ``cuda_src/``)."""
+PACKAGE: Path = Path(__file__).resolve().parent
+"""The installed ``book`` package."""
 
-CUDA_SRC: Path = ROOT / "cuda_src"
-"""The CUDA C kernels shared by PyCUDA and the emulator (chapter 03); the one place that names their folder."""
+ROOT: Path = PACKAGE.parent
+"""The repository root (the folder holding ``book/``, ``chapters/`` and ``cuda_src/``) in a checkout; the
+folder that holds the package (e.g. ``site-packages``) when the book is installed with ``pip install``."""
+
+CHECKOUT: bool = (ROOT / "pyproject.toml").is_file() and (ROOT / "cuda_src").is_dir()
+"""True in a clone of the repository (or an editable install), False in a ``pip install`` of the book."""
+
+CUDA_SRC: Path = ROOT / "cuda_src" if CHECKOUT else PACKAGE / "cuda_src"
+"""The CUDA C kernels shared by PyCUDA and the emulator (chapter 03); the one place that names their folder.
+
+In a checkout it is the repository's ``cuda_src/`` (where readers look); a wheel ships the same files as
+the data package ``book.cuda_src`` (``setup.py`` maps the folder into the package).
+"""
+
+_USER_HOME: Path = Path.home() / ".cache" / "ai-programming-book"
 
 DATA_ENV = "BOOK_DATA_DIR"
 CACHE_ENV = "BOOK_CACHE_DIR"
@@ -49,23 +62,30 @@ def _usable_dir(path: Path, var: str, create: bool, writable: bool) -> Path:
 
 
 def data_dir(root: str | os.PathLike | None = None) -> Path:
-    """Datasets are read from ``root``, else ``$BOOK_DATA_DIR``, else ``<repo>/data`` (chapters 02, 05-07)."""
+    """Datasets are read from ``root``, else ``$BOOK_DATA_DIR``, else ``<repo>/data`` (chapters 02, 05-07).
+
+    Installed with ``pip`` (no checkout), the default is ``~/.cache/ai-programming-book/data``.
+    """
     if root is not None:
         return _usable_dir(Path(root).expanduser(), "the data root", create=False, writable=False)
-    return _usable_dir(_from_env(DATA_ENV, ROOT / "data"), DATA_ENV, create=False, writable=False)
+    default = ROOT / "data" if CHECKOUT else _USER_HOME / "data"
+    return _usable_dir(_from_env(DATA_ENV, default), DATA_ENV, create=False, writable=False)
 
 
 def cache_dir(*parts: str) -> Path:
     """A writable cache folder (``$BOOK_CACHE_DIR``, else ``~/.cache/ai-programming-book``), created. (ch. 03b, 05, 06)"""
-    base = _usable_dir(
-        _from_env(CACHE_ENV, Path.home() / ".cache" / "ai-programming-book"), CACHE_ENV, True, True
-    )
+    base = _usable_dir(_from_env(CACHE_ENV, _USER_HOME), CACHE_ENV, True, True)
     return _usable_dir(base.joinpath(*parts), CACHE_ENV, create=True, writable=True) if parts else base
 
 
 def results_dir() -> Path:
-    """Measured full-mode results (``results/*.json``, committed; ``$BOOK_RESULTS_DIR`` overrides). (ch. 03, 05-07, via book.results)"""
-    return _from_env(RESULTS_ENV, ROOT / "results")
+    """Measured full-mode results: ``results/*.json`` of a checkout (``$BOOK_RESULTS_DIR`` overrides). (ch. 03, 05-07)"""
+    return _from_env(RESULTS_ENV, ROOT / "results" if CHECKOUT else _USER_HOME / "results")
+
+
+def results_dir_from_env() -> bool:
+    """True when ``$BOOK_RESULTS_DIR`` names the results folder (a smoke run then writes there as is)."""
+    return bool(os.environ.get(RESULTS_ENV, "").strip())
 
 
 def results_file(name: str) -> Path:

@@ -13,9 +13,9 @@ import re
 import textwrap
 from pathlib import Path
 
-from .paths import ROOT
+from .paths import CUDA_SRC
 
-CUDA_DIR = ROOT / "cuda_src"
+CUDA_DIR = CUDA_SRC  # the kernels of chapter 03 (book.paths is the home of the name)
 
 
 def _strip_docstring(src: str) -> str:

@@ -1,10 +1,13 @@
-"""The notebooks' set-up cell on a simulated Colab (issue 11, item 6).
+"""The notebooks' set-up cell on a simulated Colab: it installs the book from the repository that
+``_config.yml`` names, with the extras Colab lacks (and PyCUDA on a GPU runtime), then imports it.
 
 Colab is simulated, not mocked away: a stand-in ``google.colab`` module is imported at start-up (as on
-Colab), the repository URL of ``_config.yml`` is redirected to this clone with git's
-``url.<base>.insteadOf``, ``/content`` is a fresh temporary folder, and ``pip`` is a stand-in that records
-what it is asked to install and performs the editable install of ``book`` by a ``.pth`` file in a site
-folder. A fake ``nvidia-smi`` on ``PATH`` makes a GPU runtime. The cell itself is the generated one.
+Colab), a fresh site folder stands for Colab's ``dist-packages``, and the repository URL of ``_config.yml``
+is redirected to this clone with git's ``url.<base>.insteadOf``. ``pip`` is a stand-in that records what
+it is asked and then runs the real pip on the same requirement (``--no-deps``: Colab already has torch;
+``--target`` the site folder), so the book is really cloned (the committed ``HEAD``), built as a wheel
+and installed. A fake ``nvidia-smi`` on ``PATH`` makes a GPU runtime. The cell itself is the generated
+one. About 15 s per runtime.
 """
 
 import os
@@ -15,27 +18,25 @@ import textwrap
 import nbformat
 import pytest
 from nbclient import NotebookClient
-from nbtool import repo_url, setup_cell_source
+from nbtool import package_name, repo_url, setup_cell_source
 
 from book.paths import ROOT
 
 SITECUSTOMIZE = """
-import os, site
+import os, sys
 import google.colab  # noqa: F401  (Colab imports it at start-up; the set-up cell looks for it)
-_fake = os.environ["FAKE_SITE"]
-_orig = site.getsitepackages
-site.getsitepackages = lambda *a, **k: [*_orig(*a, **k), _fake]
+sys.path.insert(0, os.environ["FAKE_SITE"])  # Colab's dist-packages, where pip installs
 """
 
 PIP = """
-import os, sys
+import os, subprocess, sys
 args = sys.argv[1:]
 with open(os.environ["PIP_LOG"], "a") as f:
     f.write(" ".join(args) + "\\n")
-if args[:1] == ["install"] and "-e" in args:
-    target = args[args.index("-e") + 1]
-    with open(os.path.join(os.environ["FAKE_SITE"], "book-editable.pth"), "w") as f:
-        f.write(target + "\\n")
+if args[:1] == ["install"]:
+    real = [sys.executable, "-I", "-m", "pip", "install", "--no-deps", "--no-build-isolation",
+            "--disable-pip-version-check", "--target", os.environ["FAKE_SITE"], *args[1:]]
+    sys.exit(subprocess.run(real).returncode)
 """
 
 
@@ -47,7 +48,7 @@ def _stubs(tmp_path, gpu: bool) -> dict:
     (stub / "pip" / "__init__.py").write_text("")
     (stub / "pip" / "__main__.py").write_text(textwrap.dedent(PIP))
     (stub / "sitecustomize.py").write_text(textwrap.dedent(SITECUSTOMIZE))
-    fake_site = tmp_path / "site"
+    fake_site = tmp_path / "dist-packages"
     fake_site.mkdir()
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -55,14 +56,11 @@ def _stubs(tmp_path, gpu: bool) -> dict:
         smi = bin_dir / "nvidia-smi"
         smi.write_text("#!/bin/sh\necho 'NVIDIA T4 (stand-in)'\n")
         smi.chmod(0o755)
-    content = tmp_path / "content"
-    content.mkdir()
     return {
         "PYTHONPATH": str(stub),
         "FAKE_SITE": str(fake_site),
         "PIP_LOG": str(tmp_path / "pip.log"),
         "PATH": f"{bin_dir}{os.pathsep}{os.path.dirname(sys.executable)}{os.pathsep}/usr/bin:/bin",
-        "BOOK_COLAB_ROOT": str(content),
         "BOOK_MODE": "quick",
         "GIT_CONFIG_COUNT": "1",
         "GIT_CONFIG_KEY_0": f"url.file://{ROOT}.insteadOf",
@@ -72,12 +70,14 @@ def _stubs(tmp_path, gpu: bool) -> dict:
 
 def _run(tmp_path, monkeypatch, gpu: bool):
     if subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True).returncode:
-        pytest.skip("the book is not a git clone here, so there is nothing to clone from")
+        pytest.skip("the book is not a git clone here, so there is nothing to install from")
     for key, value in _stubs(tmp_path, gpu).items():
         monkeypatch.setenv(key, value)
     cells = [
         nbformat.v4.new_code_cell(setup_cell_source()),
-        nbformat.v4.new_code_cell("import book\nprint(book.__file__)"),
+        nbformat.v4.new_code_cell(
+            "import book.cuda\nprint(book.__file__)\nprint(len(book.cuda.kernel_files()) > 0)"
+        ),
         nbformat.v4.new_code_cell("cfg = book.setup()"),
     ]
     nb = nbformat.v4.new_notebook(cells=cells)
@@ -86,20 +86,36 @@ def _run(tmp_path, monkeypatch, gpu: bool):
     ).execute()
     text = ["".join(o.get("text", "") for o in c.outputs) for c in nb.cells]
     pip = (tmp_path / "pip.log").read_text().splitlines()
-    return text, pip, tmp_path / "content" / repo_url().rstrip("/").rsplit("/", 1)[-1]
+    return text, pip, tmp_path / "dist-packages"
+
+
+def test_setup_cell_is_short():
+    lines = setup_cell_source().splitlines()
+    assert len(lines) <= 9, lines
+    assert sum("%pip" in line for line in lines) == 1, "one install line"
 
 
 def test_colab_cpu_runtime(tmp_path, monkeypatch):
-    text, pip, clone = _run(tmp_path, monkeypatch, gpu=False)
-    assert (clone / "book" / "__init__.py").is_file(), "the repository was not cloned into /content"
-    assert f"install -q -r {clone}/requirements-colab.txt" in pip
-    assert f"install -q --no-deps -e {clone}" in pip
-    assert not any("pycuda" in line for line in pip), "no GPU runtime: PyCUDA must not be installed"
-    assert text[1].strip() == str(clone / "book" / "__init__.py"), "book was not imported from the clone"
+    text, pip, site = _run(tmp_path, monkeypatch, gpu=False)
+    assert pip == [f"install -q {package_name()}[colab] @ git+{repo_url()}"]
+    assert text[1].split() == [str(site / "book" / "__init__.py"), "True"], (
+        "book (and its kernels) not installed"
+    )
     assert "mode: quick" in text[2]
 
 
 def test_colab_gpu_runtime_installs_pycuda(tmp_path, monkeypatch):
-    text, pip, clone = _run(tmp_path, monkeypatch, gpu=True)
-    assert "install -q pycuda" in pip
-    assert text[1].strip() == str(clone / "book" / "__init__.py")
+    text, pip, site = _run(tmp_path, monkeypatch, gpu=True)
+    assert pip == [f"install -q {package_name()}[colab,gpu] @ git+{repo_url()}"]
+    assert text[1].split() == [str(site / "book" / "__init__.py"), "True"]
+
+
+def test_outside_colab_a_missing_book_says_how_to_install_it(tmp_path):
+    """Not on Colab, the cell installs nothing; without ``book`` it says what to run."""
+    code = setup_cell_source().replace("%pip", "raise AssertionError  # %pip")
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": ""}
+    out = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 1
+    assert "ImportError: `book` is not installed: run `make book` or `pip install -e .`" in out.stderr
