@@ -8,7 +8,11 @@ Design rules:
 * a checkpoint holds model, optimizer, scheduler, RNG states (torch, CUDA, numpy, python), the position
   (epoch, batch), the running sums of the unfinished epoch, the history, early-stopping state and the
   config; it is written to a temporary file and renamed (``os.replace``), so a crash never leaves a
-  half-written one, and a resume with an incompatible config is refused;
+  half-written one; it carries a checksum of its contents (:func:`state_checksum`), so damaged bytes are
+  refused on load; a resume with an incompatible config, or another model, is refused;
+* one training step (its update and the counters that record it) is all or nothing: Ctrl-C in the middle
+  either lets the step finish or undoes its traces (random numbers drawn), so ``fit()`` again continues
+  in memory exactly as a resume from ``last.pt`` would;
 * everything in a checkpoint is a tensor, a number, a string or a list/dict of those, so it loads with
   ``torch.load(..., weights_only=True)`` (no pickled code runs when loading);
 * the device follows the model (or an explicit ``device``); AMP (bf16), channels-last and pinned memory
@@ -17,11 +21,14 @@ Design rules:
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import random
 import re
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, fields
@@ -33,10 +40,17 @@ import torch
 from torch import nn
 
 from .env import get_mode
+from .files import _pid_alive, atomic_path, remove_stale_temps
 from .train import HISTORY_KEYS, evaluate, model_device
 
 CHECKPOINT_FORMAT = "book.trainer/2"
 """Written into every ``last.pt``; a file without it (e.g. a ``best.pt``) is not a resumable checkpoint."""
+
+
+_CHECKPOINT_KEYS = (
+    "format", "model", "optimizer", "scheduler", "rng", "position", "sums", "history", "early_stopping",
+    "config",
+)  # fmt: skip
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
@@ -82,49 +96,65 @@ class Interrupted(RuntimeError):
     """Raised by :meth:`Trainer.fit` when ``stop_after`` steps are done (simulates a Colab disconnect)."""
 
 
-_TMP_RE = re.compile(r"^\.(?P<name>.+)\.tmp(?P<pid>\d+)$")
+_LEGACY_TMP_RE = re.compile(r"^\.(?P<name>.+)\.tmp(?P<pid>\d+)$")  # temporaries of book <= 0.2
 
 
 def save_atomic(obj: Any, path: str | os.PathLike) -> Path:
-    """``torch.save`` to ``path`` via a temporary file in the same folder and ``os.replace`` (chapter 06)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
+    """``torch.save`` to ``path`` via a temporary file in the same folder and ``os.replace`` (chapter 06).
+
+    The temporary is :func:`book.files.atomic_path`'s (``.<name>.<pid>.<random>.tmp``): removed when the
+    save fails, and by the next :meth:`Trainer.fit` when the process was killed while saving.
+    """
+    with atomic_path(path) as tmp:
         torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
+    return Path(path)
 
 
 def clean_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
-    """Delete ``.<name>.tmp<pid>`` files left in ``folder`` by killed runs; return them (chapter 06).
+    """Delete the temporaries that killed saves left in ``folder``; return them (chapter 06).
 
-    A temporary file whose process is still alive (another run writing right now) is left alone.
+    Only the book's own temporaries (:func:`book.files.stale_temps`, and the ``.<name>.tmp<pid>`` files
+    of earlier versions) whose process is gone; one that a live process is writing is left alone.
     """
     folder = Path(folder)
-    removed = []
-    if not folder.is_dir():
-        return removed
-    for p in sorted(folder.iterdir()):
-        m = _TMP_RE.match(p.name)
-        if m and p.is_file() and not _pid_alive(int(m["pid"])):
-            p.unlink(missing_ok=True)
-            removed.append(p)
+    removed = remove_stale_temps(folder)
+    if folder.is_dir():
+        for p in sorted(folder.iterdir()):
+            m = _LEGACY_TMP_RE.match(p.name)
+            # this process never writes these names: one with its pid is a dead namesake's
+            pid = int(m["pid"]) if m else 0
+            if m and p.is_file() and (pid == os.getpid() or not _pid_alive(pid)):
+                p.unlink(missing_ok=True)
+                removed.append(p)
     return removed
+
+
+# ============================================================================ checksums
+def state_checksum(obj: Any) -> str:
+    """A SHA-256 over everything in a (nested) state: every tensor's dtype, shape and bytes, every key,
+    number and string, in order (chapter 06). Stored in each checkpoint; :func:`load_checkpoint` compares.
+    """
+    h = hashlib.sha256()
+
+    def walk(o: Any) -> None:
+        if isinstance(o, torch.Tensor):
+            t = o.detach().cpu().contiguous().reshape(-1)
+            h.update(f"T{t.dtype}{tuple(o.shape)};".encode())
+            h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+        elif isinstance(o, dict):
+            h.update(f"D{len(o)};".encode())
+            for k, v in o.items():
+                h.update(f"{k!r}:".encode())
+                walk(v)
+        elif isinstance(o, (list, tuple)):
+            h.update(f"L{len(o)};".encode())
+            for v in o:
+                walk(v)
+        else:
+            h.update(f"{o!r};".encode())
+
+    walk(obj)
+    return h.hexdigest()
 
 
 def rng_state() -> dict:
@@ -166,13 +196,23 @@ def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict:
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # truncated zip, random bytes, pickled code refused by weights_only, ...
         raise CheckpointError(
             f"cannot read the checkpoint {path} ({type(e).__name__}: {str(e).splitlines()[0][:200]}). "
             f"It is corrupted or truncated, or not a checkpoint: delete it (or use another ckpt_dir) "
             f"to start fresh."
         ) from e
+    if isinstance(state, dict) and "checksum" in state:
+        stored = state.pop("checksum")
+        if stored != state_checksum(state):
+            raise CheckpointError(
+                f"the checkpoint {path} is damaged: its contents no longer match the checksum stored "
+                "when it was saved (a disk or copy error changed its bytes). Training from it would "
+                f"continue from garbage. Start fresh: delete {path} (or use another ckpt_dir, or call "
+                "fit(resume=False))."
+            )
+    return state
 
 
 def check_state_dict_matches(model: nn.Module, state: dict, path: str | os.PathLike) -> None:
@@ -284,6 +324,31 @@ def _interactive() -> bool:
     return hasattr(sys.stderr, "isatty") and sys.stderr.isatty()
 
 
+class _DeferInterrupt:
+    """Hold back Ctrl-C (SIGINT) inside a block that must run to its end, and raise it after.
+
+    An optimizer update and the counters that record it are one step: Ctrl-C between them would leave
+    the update applied but not counted, and the next ``fit()`` would apply that batch again. Only the
+    main thread receives signals; elsewhere this does nothing.
+    """
+
+    def __enter__(self) -> _DeferInterrupt:
+        self.pending, self.previous = False, None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.getsignal(signal.SIGINT)
+            signal.signal(signal.SIGINT, self._hold)
+        return self
+
+    def _hold(self, signum, frame) -> None:
+        self.pending = True
+
+    def __exit__(self, *exc) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        if self.pending and exc[0] is None:
+            raise KeyboardInterrupt
+
+
 def _size(dataset: Any, name: str) -> int:
     try:
         return len(dataset)
@@ -365,6 +430,7 @@ class Trainer:
         self.sums = {"loss": 0.0, "correct": 0, "n": 0}
         self.history: dict[str, list[float]] = {k: [] for k in (*HISTORY_KEYS, "lr")}
         self.best_acc, self.bad_epochs, self.stopped_early = -1.0, 0, False
+        self.best_checksum = ""  # state_checksum of the weights in best.pt (checked by load_best)
 
     # ------------------------------------------------------------------ pieces
     def _make_optimizer(self) -> torch.optim.Optimizer:
@@ -451,6 +517,7 @@ class Trainer:
                 "best_acc": self.best_acc,
                 "bad_epochs": self.bad_epochs,
                 "stopped_early": self.stopped_early,
+                "best_checksum": self.best_checksum,
             },
             "config": asdict(self.cfg),
         }
@@ -459,6 +526,15 @@ class Trainer:
         """Raise :class:`CheckpointError` if ``state`` cannot continue this run: another kind of file,
         another architecture, or a config whose change would make the resumed run wrong."""
         needed = ("model", "optimizer", "position", "rng", "config")
+        if isinstance(state, dict) and all(k in state for k in needed):
+            missing = [k for k in _CHECKPOINT_KEYS if k not in state]
+            if missing or state.get("format") != CHECKPOINT_FORMAT:
+                raise CheckpointError(
+                    f"{path} is a checkpoint of another format ({state.get('format')!r}, this book "
+                    f"writes {CHECKPOINT_FORMAT!r}{'; it lacks ' + ', '.join(missing) if missing else ''}): "
+                    "it cannot be resumed. Start fresh: use another ckpt_dir, delete the file, or call "
+                    "fit(resume=False)."
+                )
         if not isinstance(state, dict) or any(k not in state for k in needed):
             looks_like_weights = isinstance(state, dict) and all(
                 isinstance(v, torch.Tensor) for v in state.values()
@@ -488,11 +564,28 @@ class Trainer:
     def load_state_dict(self, state: dict, path: str | os.PathLike = "<state>") -> None:
         """Continue from ``state`` (checked first with :meth:`check_resumable`)."""
         self.check_resumable(state, path)
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        if self.scheduler is not None and state["scheduler"] is not None:
-            self.scheduler.load_state_dict(state["scheduler"])
-        set_rng_state(state["rng"])
+        before = (
+            {k: v.clone() for k, v in self.model.state_dict().items()},
+            self.optimizer.state_dict(),
+            self.scheduler.state_dict() if self.scheduler is not None else None,
+        )
+        try:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            if self.scheduler is not None and state["scheduler"] is not None:
+                self.scheduler.load_state_dict(state["scheduler"])
+            set_rng_state(state["rng"])
+        except Exception as e:  # e.g. an optimizer over other parameter groups: put everything back
+            self.model.load_state_dict(before[0])
+            self.optimizer.load_state_dict(before[1])
+            if before[2] is not None:
+                self.scheduler.load_state_dict(before[2])
+            raise CheckpointError(
+                f"{path} does not fit this run ({type(e).__name__}: {str(e).splitlines()[0][:200]}): "
+                "it was written for another model or optimizer. Build the same ones as the run that "
+                "wrote it, or start fresh (another ckpt_dir, or fit(resume=False)). The model was left "
+                "unchanged."
+            ) from e
         pos = state["position"]
         self.epoch, self.step_in_epoch, self.global_step = (
             pos["epoch"],
@@ -504,12 +597,15 @@ class Trainer:
         es = state["early_stopping"]
         self.best_acc, self.bad_epochs = es["best_acc"], es["bad_epochs"]
         self.stopped_early = es["stopped_early"]
+        self.best_checksum = es.get("best_checksum", "")
 
     def save_checkpoint(self, name: str = "last.pt") -> Path | None:
         """Write :meth:`state_dict` atomically to ``<ckpt_dir>/<name>`` (nothing without a ``ckpt_dir``)."""
         if self.ckpt_dir is None:
             return None
-        return save_atomic(self.state_dict(), self.ckpt_dir / name)
+        state = self.state_dict()
+        state["checksum"] = state_checksum(state)  # verified by load_checkpoint
+        return save_atomic(state, self.ckpt_dir / name)
 
     def resume(self, path: str | os.PathLike | None = None) -> bool:
         """Load ``path`` (default ``<ckpt_dir>/last.pt``) if it exists; True when something was loaded."""
@@ -541,6 +637,17 @@ class Trainer:
         if "format" in state and "model" in state:
             raise CheckpointError(f"{path} is a full Trainer checkpoint (a last.pt?), not best weights")
         check_state_dict_matches(self.model, state, path)
+        # best.pt stays a plain state_dict (loadable with torch.load); its checksum lives in last.pt
+        last = self.ckpt_dir / "last.pt"
+        expected = self.best_checksum
+        if not expected and last.is_file():
+            expected = load_checkpoint(last)["early_stopping"].get("best_checksum", "")
+        if expected and state_checksum(state) != expected:
+            raise CheckpointError(
+                f"the best weights {path} are damaged: they do not match the checksum recorded in "
+                f"{last} when they were saved. Delete {path} and train again to get best weights "
+                "(fit(resume=False), or another ckpt_dir, starts fresh)."
+            )
         self.model.load_state_dict(state)
 
     def clean_stale(self) -> list[Path]:
@@ -589,11 +696,18 @@ class Trainer:
                 leave=False,
             )
             for X, y in bar:
-                X, y = self._to_device(X, y)
-                with self._autocast():
-                    logits = self.model(X)
-                    loss = self.loss_fn(logits.float(), y)
-                loss_value = loss.item()
+                # an interrupted step (Ctrl-C before its update) must leave no trace: the next fit()
+                # redoes it with the same random numbers, exactly as a resume from last.pt would
+                rng_before = rng_state()
+                try:
+                    X, y = self._to_device(X, y)
+                    with self._autocast():
+                        logits = self.model(X)
+                        loss = self.loss_fn(logits.float(), y)
+                    loss_value = loss.item()
+                except BaseException:
+                    set_rng_state(rng_before)
+                    raise
                 if not math.isfinite(loss_value) and self.cfg.on_nonfinite == "stop":
                     bar.close()
                     kept = self.ckpt_dir / "last.pt" if self.ckpt_dir is not None else None
@@ -605,16 +719,22 @@ class Trainer:
                         f"training stopped before this step's update ({where}). Lower the lr, check the "
                         "inputs, or set TrainConfig(on_nonfinite='continue') to train on anyway."
                     )
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                self.optimizer.step()
-                if self.scheduler is not None:
-                    self.scheduler.step()
-                self.sums["loss"] += loss_value * len(y)
-                self.sums["correct"] += (logits.argmax(1) == y).sum().item()
-                self.sums["n"] += len(y)
-                self.step_in_epoch += 1
-                self.global_step += 1
+                try:
+                    self.optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                except BaseException:
+                    set_rng_state(rng_before)
+                    raise
+                correct = (logits.argmax(1) == y).sum().item()
+                with _DeferInterrupt():  # the update and its bookkeeping: all or nothing
+                    self.optimizer.step()
+                    if self.scheduler is not None:
+                        self.scheduler.step()
+                    self.sums["loss"] += loss_value * len(y)
+                    self.sums["correct"] += correct
+                    self.sums["n"] += len(y)
+                    self.step_in_epoch += 1
+                    self.global_step += 1
                 if not bar.disable:
                     bar.set_postfix(loss=f"{self.sums['loss'] / self.sums['n']:.3f}")
                 if self.cfg.checkpoint_every and self.global_step % self.cfg.checkpoint_every == 0:
@@ -638,17 +758,25 @@ class Trainer:
         s = self.sums
         tl, ta = s["loss"] / max(s["n"], 1), s["correct"] / max(s["n"], 1)
         vl, va = self.evaluate() if self.val_set is not None else (float("nan"), float("nan"))
+        with _DeferInterrupt():  # the epoch is recorded once, or not at all
+            improved = self._record_epoch(tl, ta, vl, va)
+        if improved and self.ckpt_dir is not None:
+            save_atomic(self.model.state_dict(), self.ckpt_dir / "best.pt")
+        self._save_if_finite()
+
+    def _record_epoch(self, tl: float, ta: float, vl: float, va: float) -> bool:
+        """Append the epoch to the history, advance the position, update early stopping; print the
+        line. True when the validation accuracy is the best so far."""
         for k, v in zip(HISTORY_KEYS, (tl, ta, vl, va)):
             self.history[k].append(v)
         self.history["lr"].append(self.optimizer.param_groups[0]["lr"])
         self.epoch += 1
         self.step_in_epoch, self.sums = 0, {"loss": 0.0, "correct": 0, "n": 0}
-        note = ""
+        note, improved = "", False
         if self.val_set is not None:
             if va > self.best_acc:
-                self.best_acc, self.bad_epochs = va, 0
-                if self.ckpt_dir is not None:
-                    save_atomic(self.model.state_dict(), self.ckpt_dir / "best.pt")
+                self.best_acc, self.bad_epochs, improved = va, 0, True
+                self.best_checksum = state_checksum(self.model.state_dict())
                 note = "  *best"
             else:
                 self.bad_epochs += 1
@@ -658,4 +786,4 @@ class Trainer:
         if self.cfg.verbose:
             val = f"  |  val loss {vl:.3f} acc {va:.3f}" if self.val_set is not None else ""
             print(f"epoch {self.epoch:3d}  train loss {tl:.3f} acc {ta:.3f}{val}{note}")
-        self._save_if_finite()
+        return improved

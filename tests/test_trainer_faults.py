@@ -1,6 +1,9 @@
-"""Faults and bad input of book.trainer (issue 13, findings 4, 6, 7): each fault is injected on purpose."""
+"""Faults and bad input of book.trainer: changed configs, unreadable or damaged checkpoints, non-finite
+losses, interrupted steps and leftovers; each fault is injected on purpose."""
 
 import math
+import os
+import signal
 import subprocess
 import sys
 from dataclasses import asdict
@@ -58,7 +61,7 @@ def interrupted_run(ckpt, **kw):
     return t
 
 
-# ----------------------------------------------------------------------------- finding 4: changed config
+# ----------------------------------------------------------------------------- a changed config
 def test_checkpoint_stores_the_config(tmp_path):
     t = interrupted_run(tmp_path)
     assert load_checkpoint(tmp_path / "last.pt")["config"] == asdict(t.cfg)
@@ -97,7 +100,7 @@ def test_resume_allows_harmless_changes(tmp_path):
     assert t.global_step == 4 * 3 and len(hist["val_acc"]) == 4
 
 
-# ----------------------------------------------------------------------------- finding 6: weak errors
+# ----------------------------------------------------------------------------- unusable checkpoints
 def test_corrupted_and_truncated_checkpoints_name_the_path(tmp_path):
     interrupted_run(tmp_path)
     last = tmp_path / "last.pt"
@@ -173,7 +176,7 @@ def test_load_best_without_ckpt_dir_says_what_to_do(tmp_path):
         t2.load_best()
 
 
-# ----------------------------------------------------------------------------- finding 7: nan, leftovers
+# ----------------------------------------------------------------------------- nan losses, leftovers
 def test_nonfinite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
     # 48 samples per epoch: the first epoch is clean, the second sees NaN inputs
     t = Trainer(net(), Blobs(poison_after=48), Blobs(24, seed=1), cfg(), ckpt_dir=tmp_path)
@@ -218,3 +221,153 @@ def test_stale_temporaries_from_killed_runs_are_removed_and_reported(tmp_path):
     assert not stale.exists() and live.exists() and other.exists()
     assert clean_stale_temporaries(tmp_path) == []
     assert clean_stale_temporaries(tmp_path / "missing") == []
+
+
+# ----------------------------------------------------------------------------- damaged bytes, same size
+def flip_bytes_of(path, tensor, n=256):
+    """Flip ``n`` bytes of ``tensor``'s storage inside the saved file ``path`` (the size stays the same)."""
+    raw = bytearray(path.read_bytes())
+    at = raw.find(tensor.numpy().tobytes())
+    assert at >= 0, "the tensor's bytes are not stored verbatim"
+    for i in range(at, at + n):
+        raw[i] ^= 0xFF
+    path.write_bytes(bytes(raw))
+
+
+def test_checkpoint_with_damaged_weight_bytes_is_refused(tmp_path):
+    torch.manual_seed(0)
+    t = Trainer(net(hidden=64), Blobs(), Blobs(24, seed=1), cfg(), ckpt_dir=tmp_path)
+    with pytest.raises(Interrupted):
+        t.fit(stop_after=4)
+    last = tmp_path / "last.pt"
+    size = last.stat().st_size
+    flip_bytes_of(last, t.model[2].weight.detach())  # 192 floats: 256 of their 768 bytes
+    assert last.stat().st_size == size
+    resumed = Trainer(net(hidden=64), Blobs(), Blobs(24, seed=1), cfg(), ckpt_dir=tmp_path)
+    with pytest.raises(CheckpointError, match="is damaged") as e:
+        resumed.fit()
+    assert str(last) in str(e.value) and "start fresh" in str(e.value).lower()
+    assert resumed.global_step == 0  # nothing was loaded or trained
+    resumed.fit(resume=False)  # the way out the message names
+    assert load_checkpoint(last)["position"]["global_step"] == 9
+
+
+def test_best_weights_with_damaged_bytes_are_refused(tmp_path):
+    t = Trainer(net(hidden=64), Blobs(), Blobs(24, seed=1), cfg(epochs=1), ckpt_dir=tmp_path)
+    t.fit()
+    best = torch.load(tmp_path / "best.pt", weights_only=True)
+    flip_bytes_of(tmp_path / "best.pt", best["2.weight"])
+    for trainer in (t, Trainer(net(hidden=64), Blobs(), None, cfg(epochs=1), ckpt_dir=tmp_path)):
+        with pytest.raises(CheckpointError, match=r"best.pt are damaged.*Delete"):
+            trainer.load_best()
+
+
+# ----------------------------------------------------------------------------- interrupted steps
+def count_steps(t):
+    """Wrap ``t.optimizer.step``; return the list its calls are appended to."""
+    calls, real = [], t.optimizer.step
+
+    def step(*a, **k):
+        calls.append(1)
+        return real(*a, **k)
+
+    t.optimizer.step = step
+    return calls
+
+
+def test_ctrl_c_right_after_the_update_does_not_apply_the_batch_twice():
+    torch.manual_seed(0)
+    ref = Trainer(net(), Blobs(), None, cfg())
+    ref.fit()
+    torch.manual_seed(0)
+    t = Trainer(net(), Blobs(), None, cfg())  # no ckpt_dir: the run resumes from memory
+    calls, real = [], t.optimizer.step
+
+    def step_then_ctrl_c(*a, **k):
+        out = real(*a, **k)
+        calls.append(1)
+        if len(calls) == 5:  # a real SIGINT, delivered right after the 5th update
+            os.kill(os.getpid(), signal.SIGINT)
+        return out
+
+    t.optimizer.step = step_then_ctrl_c
+    with pytest.raises(KeyboardInterrupt):
+        t.fit()
+    assert t.global_step == len(calls) == 5  # the update that ran is counted
+    t.fit()
+    assert len(calls) == t.global_step == 9  # 3 epochs of 3 batches: 9 updates, not 10
+    for k, v in ref.model.state_dict().items():
+        assert torch.equal(v, t.model.state_dict()[k]), k
+    for k in ("train_loss", "train_acc", "lr"):  # (no val set: val_* are nan)
+        assert t.history[k] == ref.history[k], k
+
+
+def test_ctrl_c_inside_a_step_resumes_in_memory_with_the_same_random_numbers():
+    """The interrupted batch already drew augmentation noise; the redone batch draws the same."""
+    hits = []
+
+    def noisy(x):
+        x = x + 0.1 * torch.randn_like(x)  # a random augmentation (global generator)
+        hits.append(1)
+        if len(hits) == 5:
+            raise KeyboardInterrupt  # Ctrl-C before this step's update
+        return x
+
+    torch.manual_seed(0)
+    ref = Trainer(net(), Blobs(), None, cfg(), batch_transform=lambda x: x + 0.1 * torch.randn_like(x))
+    ref.fit()
+    torch.manual_seed(0)
+    t = Trainer(net(), Blobs(), None, cfg(), batch_transform=noisy)
+    with pytest.raises(KeyboardInterrupt):
+        t.fit()
+    assert t.global_step == 4
+    t.fit()
+    for k, v in ref.model.state_dict().items():
+        assert torch.equal(v, t.model.state_dict()[k]), k
+
+
+def test_checkpoint_of_another_format_or_optimizer_is_one_clear_error(tmp_path):
+    """Every way a ckpt_dir can hold someone else's checkpoint ends in CheckpointError, model untouched."""
+    interrupted_run(tmp_path)
+    last = tmp_path / "last.pt"
+    state = torch.load(last, weights_only=True)
+    state.pop("checksum", None), state.pop("sums")  # an older format of the book's checkpoint
+    state["format"] = "book.trainer/1"
+    torch.save(state, last)
+    t = Trainer(net(), Blobs(), Blobs(24, seed=1), cfg(), ckpt_dir=tmp_path)
+    before = {k: v.clone() for k, v in t.model.state_dict().items()}
+    with pytest.raises(CheckpointError, match=r"another format \('book.trainer/1'.*lacks sums.*fresh"):
+        t.fit()
+    # same weights, but an optimizer over two parameter groups (e.g. no weight decay on biases)
+    interrupted_run(tmp_path / "b")
+    t = Trainer(net(), Blobs(), Blobs(24, seed=1), cfg(), ckpt_dir=tmp_path / "b")
+    before = {k: v.clone() for k, v in t.model.state_dict().items()}
+    ws = [p for n, p in t.model.named_parameters() if n.endswith("weight")]
+    bs = [p for n, p in t.model.named_parameters() if n.endswith("bias")]
+    t.optimizer = torch.optim.SGD([{"params": ws}, {"params": bs, "weight_decay": 0}], lr=0.05)
+    with pytest.raises(CheckpointError, match="does not fit this run.*model was left unchanged"):
+        t.fit()
+    assert all(torch.equal(v, before[k]) for k, v in t.model.state_dict().items())
+
+
+KILLED_WHILE_SAVING = r"""
+import os, signal, sys, torch
+from book import trainer
+def half_then_killed(obj, f):
+    open(f, "wb").write(b"half a checkpoint")
+    os.kill(os.getpid(), signal.SIGKILL)  # killed in the middle of writing
+torch.save = half_then_killed
+trainer.save_atomic({"x": torch.zeros(1)}, sys.argv[1])
+"""
+
+
+def test_a_save_killed_halfway_leaves_only_a_temporary_that_the_next_run_removes(tmp_path):
+    target = tmp_path / "last.pt"
+    proc = subprocess.run([sys.executable, "-c", KILLED_WHILE_SAVING, str(target)], timeout=120)
+    assert proc.returncode == -signal.SIGKILL
+    (left,) = tmp_path.iterdir()  # the half-written file is a temporary, never last.pt itself
+    assert left.name.startswith(".last.pt.") and left.name.endswith(".tmp")
+    t = Trainer(net(), Blobs(), Blobs(24, seed=1), cfg(epochs=1), ckpt_dir=tmp_path)
+    with pytest.warns(UserWarning, match=rf"removed 1 temporary file.*{left.name}"):
+        t.fit()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.pt", "last.pt"]
