@@ -31,7 +31,7 @@ sys.path.insert(0, os.environ["FAKE_SITE"])  # Colab's dist-packages, where pip 
 PIP = """
 import os, subprocess, sys
 args = sys.argv[1:]
-with open(os.environ["PIP_LOG"], "a") as f:
+with open(os.environ["PIP_RECORD_FOR_TEST"], "a") as f:
     f.write(" ".join(args) + "\\n")
 if args[:1] == ["install"]:
     real = [sys.executable, "-I", "-m", "pip", "install", "--no-deps", "--no-build-isolation",
@@ -59,7 +59,7 @@ def _stubs(tmp_path, gpu: bool) -> dict:
     return {
         "PYTHONPATH": str(stub),
         "FAKE_SITE": str(fake_site),
-        "PIP_LOG": str(tmp_path / "pip.log"),
+        "PIP_RECORD_FOR_TEST": str(tmp_path / "pip.log"),
         "PATH": f"{bin_dir}{os.pathsep}{os.path.dirname(sys.executable)}{os.pathsep}/usr/bin:/bin",
         "BOOK_MODE": "quick",
         "GIT_CONFIG_COUNT": "1",
@@ -76,7 +76,7 @@ def _run(tmp_path, monkeypatch, gpu: bool):
     cells = [
         nbformat.v4.new_code_cell(setup_cell_source()),
         nbformat.v4.new_code_cell(
-            "import book.cuda\nprint(book.__file__)\nprint(len(book.cuda.kernel_files()) > 0)"
+            "import book.paths\nprint(book.__file__)\nprint(any(book.paths.CUDA_SRC.glob('*.cu')))"
         ),
         nbformat.v4.new_code_cell("cfg = book.setup()"),
     ]
