@@ -2,8 +2,10 @@
 
     python tools/vendor.py            # -> _build/vendor/site (MathJax 3) and _build/vendor/slides
 
-Nothing is loaded from a CDN at reading time: reveal.js, require.js, jQuery and MathJax are copied next
-to the pages. The versions are pinned here.
+Nothing is loaded from a CDN at reading time: reveal.js (with its notes plugin) and MathJax 3 are copied
+next to the pages. The site and the decks use the same MathJax (3, CommonHTML output): the site loads
+its ``tex-mml-chtml.js``, a deck its ``tex-chtml-full.js`` (every TeX extension in one file, so a deck
+needs no extension loader) and the CommonHTML web fonts. The versions are pinned here.
 """
 
 from __future__ import annotations
@@ -19,12 +21,11 @@ from book.paths import ROOT
 VENDOR = ROOT / "_build" / "vendor"
 PACKAGES = {  # name in node_modules: npm spec
     "reveal.js": "reveal.js@4.6.0",
-    "mathjax": "mathjax@2.7.9",  # the nbconvert reveal template speaks MathJax 2 (MathJax.Hub)
-    "mathjax3": "mathjax3@npm:mathjax@3.2.2",  # the Sphinx site uses MathJax 3
-    "requirejs": "requirejs@2.3.8",
-    "jquery": "jquery@2.2.4",
+    "mathjax3": "mathjax3@npm:mathjax@3.2.2",  # the site and the slides
 }
 STAMP = VENDOR / "versions.json"
+# What a deck loads from MathJax (paths under the package's es5/ folder).
+SLIDES_MATHJAX = ("tex-chtml-full.js", "output/chtml/fonts/woff-v2")
 
 
 def _copy(src: Path, dst: Path, ignore=None) -> None:
@@ -55,34 +56,14 @@ def main() -> int:
     nm = work / "node_modules"
     site, slides = VENDOR / "site", VENDOR / "slides"
     _copy(nm / "mathjax3" / "es5", site / "mathjax")
+    if slides.exists():  # drop what older versions vendored (MathJax 2, require.js, jQuery)
+        shutil.rmtree(slides)
     _copy(nm / "reveal.js" / "dist", slides / "reveal.js" / "dist")
     _copy(nm / "reveal.js" / "plugin", slides / "reveal.js" / "plugin")
-    skip_mj = shutil.ignore_patterns(
-        "unpacked",
-        "test",
-        "png",
-        "SVG",
-        "HTML-CSS",
-        "NativeMML",
-        "PreviewHTML",
-        "Asana-Math",
-        "Gyre-*",
-        "Latin-Modern",
-        "Neo-Euler",
-        "STIX*",
-        "eot",
-        "svg",
-    )
-    _copy(nm / "mathjax", slides / "mathjax", ignore=skip_mj)
-    # CommonHTML's fonts live under fonts/HTML-CSS/TeX: copy those back in.
-    _copy(
-        nm / "mathjax" / "fonts" / "HTML-CSS" / "TeX",
-        slides / "mathjax" / "fonts" / "HTML-CSS" / "TeX",
-        ignore=shutil.ignore_patterns("png", "eot", "svg"),
-    )
-    (slides / "js").mkdir(parents=True, exist_ok=True)
-    shutil.copy2(nm / "requirejs" / "require.js", slides / "js" / "require.js")
-    shutil.copy2(nm / "jquery" / "dist" / "jquery.min.js", slides / "js" / "jquery.min.js")
+    for rel in SLIDES_MATHJAX:
+        src, dst = nm / "mathjax3" / "es5" / rel, slides / "mathjax" / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        _copy(src, dst) if src.is_dir() else shutil.copy2(src, dst)
     STAMP.write_text(json.dumps(PACKAGES))
     print(f"vendor: fetched {', '.join(PACKAGES.values())} into {VENDOR.relative_to(ROOT)}")
     return 0
