@@ -18,9 +18,7 @@ import math
 import os
 import shutil
 import tarfile
-import tempfile
 import urllib.request
-import uuid
 import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -29,6 +27,7 @@ from typing import Any
 import torch
 
 from . import paths
+from .files import atomic_path, remove_stale_temps, temp_path_for, write_text_atomic
 from .paths import CACHE_ENV, DATA_ENV, PathConfigError, cache_dir  # noqa: F401 - re-exported
 
 log = logging.getLogger(__name__)
@@ -78,21 +77,27 @@ def file_lock(target: str | os.PathLike, what: str = "") -> Iterator[None]:
         lock.release()
 
 
-def _remove_stale(paths_: list[Path], what: str) -> list[Path]:
-    """Remove temporaries a killed run left behind (called with the lock held); say so in the log."""
-    for p in paths_:
-        if p.is_dir():
-            shutil.rmtree(p, ignore_errors=True)
-        else:
-            p.unlink(missing_ok=True)
-    if paths_:
+def _remove_stale(target: Path, legacy: str, what: str) -> list[Path]:
+    """Remove the temporaries of ``target`` that killed runs left behind, and say so in the log.
+
+    The book's temporaries (:func:`book.files.stale_temps`: ``.<name>.<pid>.<random>.tmp``) are removed
+    when their process is gone, so this is safe without a lock. ``legacy`` is the glob of the names
+    earlier versions used (no pid in them): call it with the file lock held.
+    """
+    found = remove_stale_temps(target.parent, target.name)
+    if legacy:
+        old = sorted(target.parent.glob(legacy))
+        for p in old:
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+        found += old
+    if found:
         log.warning(
             "removed %d temporary %s left by an interrupted run: %s",
-            len(paths_),
+            len(found),
             what,
-            ", ".join(p.name for p in paths_),
+            ", ".join(p.name for p in found),
         )
-    return paths_
+    return found
 
 
 # ----------------------------------------------------------------------------- integrity
@@ -103,6 +108,30 @@ def md5sum(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
         for block in iter(lambda: f.read(chunk), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def cached_md5(path: str | os.PathLike) -> str:
+    """The md5 of ``path``, computed once per version of the file (chapters 02, 05, 06).
+
+    The result is kept in ``book.paths.cache_dir("checksums")`` under the key (resolved path, size,
+    modification time in ns), so later loads of an unchanged file cost one ``stat``. A rewritten file
+    has another mtime (or size) and is hashed again.
+    """
+    path = Path(path)
+    st = path.stat()
+    key = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+    entry = None
+    with contextlib.suppress(OSError, PathConfigError):
+        entry = cache_dir("checksums") / f"{hashlib.sha1(key.encode()).hexdigest()[:20]}.md5"
+        if entry.is_file():
+            stored_key, _, digest = entry.read_text(encoding="utf-8").rpartition("\n")
+            if stored_key == key and len(digest) == 32:
+                return digest
+    digest = md5sum(path)
+    if entry is not None:
+        with contextlib.suppress(OSError):  # a read-only cache: the check just runs again next time
+            write_text_atomic(entry, f"{key}\n{digest}")
+    return digest
 
 
 def check_md5(path: str | os.PathLike, md5: str | None) -> bool:
@@ -163,8 +192,39 @@ def verify_manifest(folder: str | os.PathLike, prefix: str = "") -> int:
     return n
 
 
+@contextlib.contextmanager
+def _undo_new_folders(folder: Path) -> Iterator[None]:
+    """If the block fails, remove the empty folders it created on the way to ``folder`` (a failed
+    download must not leave an empty ``…/MNIST/raw`` behind); folders that existed before, and any
+    folder with something in it, stay."""
+    folder = Path(os.path.abspath(folder))
+    new = [p for p in (folder, *folder.parents) if not p.exists()]  # deepest first
+    try:
+        yield
+    except BaseException:
+        for p in new:
+            try:
+                p.rmdir()  # only empty folders go
+            except OSError:
+                break
+        raise
+
+
+def _where(folder: Path) -> str:
+    """``folder`` as the user should read it: absolute, and if ``$BOOK_DATA_DIR`` is relative, how it
+    resolved (it is relative to the working folder of the process, not of the notebook's file)."""
+    lines = [str(Path(os.path.abspath(folder)))]
+    env = os.environ.get(DATA_ENV, "").strip()
+    if env and not Path(env).expanduser().is_absolute():
+        lines.append(
+            f"  ({DATA_ENV}={env} is relative: it resolved to {os.path.abspath(Path(env).expanduser())}, "
+            f"from the working folder {os.getcwd()}; use an absolute path)"
+        )
+    return "\n".join(lines)
+
+
 def _help(what: str, files: list[str], where: Path, urls: list[str], errors: list[str]) -> str:
-    lines = [f"{what} is not available.", f"  Looked for: {', '.join(files)}", f"  In: {where}"]
+    lines = [f"{what} is not available.", f"  Looked for: {', '.join(files)}", f"  In: {_where(where)}"]
     if errors:
         lines.append("  Download attempts:")
         lines += [f"    - {e}" for e in errors]
@@ -181,10 +241,10 @@ def _help(what: str, files: list[str], where: Path, urls: list[str], errors: lis
 def download(urls: list[str], dest: str | os.PathLike, md5: str | None = None, timeout: float = 30.0) -> Path:
     """Fetch ``dest`` from the first of ``urls`` that works and matches ``md5`` (chapter 06).
 
-    The bytes go to a uniquely named ``dest.<id>.part`` and are renamed to ``dest`` only after the
-    checksum passed; a file lock makes concurrent calls for the same ``dest`` take turns (the second
-    finds the finished file). An existing ``dest`` with the right checksum is reused; ``.part`` files
-    left by a killed download are removed.
+    The bytes go to a temporary beside ``dest`` (:func:`book.files.atomic_path`) that is renamed to
+    ``dest`` only after the checksum passed; a file lock makes concurrent calls for the same ``dest`` take
+    turns (the second finds the finished file). An existing ``dest`` with the right checksum is reused;
+    temporaries left by a killed download are removed.
     """
     dest = Path(dest)
     if check_md5(dest, md5):
@@ -199,21 +259,18 @@ def download(urls: list[str], dest: str | os.PathLike, md5: str | None = None, t
     with file_lock(dest, "downloading"):
         if check_md5(dest, md5):  # another process finished it while we waited
             return dest
-        _remove_stale(sorted(dest.parent.glob(f"{dest.name}*.part")), "download file(s)")
+        _remove_stale(dest, f"{dest.name}.*.part", "download file(s)")
         errors = []
         for url in urls:
-            part = dest.with_name(f"{dest.name}.{uuid.uuid4().hex[:8]}.part")
             try:
-                with urllib.request.urlopen(url, timeout=timeout) as response, open(part, "wb") as out:
-                    shutil.copyfileobj(response, out)
-                if md5 is not None and md5sum(part) != md5:
-                    raise OSError(f"checksum mismatch (expected md5 {md5})")
-                os.replace(part, dest)
+                with atomic_path(dest) as part:  # renamed to dest only if no exception
+                    with urllib.request.urlopen(url, timeout=timeout) as response, open(part, "wb") as out:
+                        shutil.copyfileobj(response, out)
+                    if md5 is not None and md5sum(part) != md5:
+                        raise OSError(f"checksum mismatch (expected md5 {md5})")
                 return dest
             except Exception as exc:  # noqa: BLE001 - every failure is reported below
                 errors.append(f"{url}: {exc}")
-            finally:
-                part.unlink(missing_ok=True)
     raise DatasetUnavailable(_help(dest.name, [dest.name], dest.parent, urls, errors))
 
 
@@ -221,19 +278,21 @@ def extract(archive: str | os.PathLike, dest_dir: str | os.PathLike) -> Path:
     """Unpack a .zip / .tar(.gz) into ``dest_dir`` atomically (a temporary sibling, renamed; ch. 05, 06).
 
     If ``dest_dir`` already exists it is complete (it only ever appears by that rename). A file lock
-    makes concurrent extractions take turns; temporary folders (``.<name>-*``) left by a killed run are
-    removed. The extracted folder gets a size manifest (:func:`verify_manifest`). Chapters 05, 06.
+    makes concurrent extractions take turns; temporary folders left by a killed run are removed (also
+    when the folder was already finished). The extracted folder gets a size manifest (:func:`verify_manifest`). Chapters 05, 06.
     """
     archive, dest_dir = Path(archive), Path(dest_dir)
     if dest_dir.exists():
+        # a run killed between its rename and its clean-up leaves a temporary beside a finished folder
+        _remove_stale(dest_dir, "", "extraction folder(s)")
         return dest_dir
     dest_dir.parent.mkdir(parents=True, exist_ok=True)
     with file_lock(dest_dir, "extracting into"):
+        _remove_stale(dest_dir, f".{dest_dir.name}-*", "extraction folder(s)")
         if dest_dir.exists():  # another process finished it while we waited
             return dest_dir
-        stale = [p for p in dest_dir.parent.glob(f".{dest_dir.name}-*") if p.is_dir()]
-        _remove_stale(sorted(stale), "extraction folder(s)")
-        tmp = Path(tempfile.mkdtemp(prefix=f".{dest_dir.name}-", dir=dest_dir.parent))
+        tmp = temp_path_for(dest_dir)  # .<name>.<pid>.<random>.tmp: a killed run's is recognisable
+        tmp.mkdir()
         try:
             if zipfile.is_zipfile(archive):
                 with zipfile.ZipFile(archive) as z:
@@ -261,6 +320,41 @@ MNIST_FILES = (
     "t10k-images-idx3-ubyte",
     "t10k-labels-idx1-ubyte",
 )
+
+
+# md5 of the uncompressed files: the official ones (yann.lecun.com's archives, decompressed), and the
+# offline copy's training subset (the first 17,435 images; see the data README)
+MNIST_MD5 = {
+    "train-images-idx3-ubyte": {
+        "6bbc9ace898e44ae57da46a324031adb": "official",
+        "dbc7690b163f96c15e5d32e4d0a4b9a8": "offline subset, 17,435 images",
+    },
+    "train-labels-idx1-ubyte": {
+        "a25bea736e30d166cdddb491f175f624": "official",
+        "74f2c606bc4cec16f148f4ba74db2d9d": "offline subset, 17,435 labels",
+    },
+    "t10k-images-idx3-ubyte": {"2646ac647ad5339dbf082846283269ea": "official"},
+    "t10k-labels-idx1-ubyte": {"27ae3e4e09519cfbb04c329615203637": "official"},
+}
+
+
+def check_mnist_md5(path: str | os.PathLike) -> str:
+    """Refuse an MNIST file whose md5 is none of the known ones (:data:`MNIST_MD5`); ch. 02, 05, 06.
+
+    Catches damage that keeps the size (overwritten bytes), which the IDX header check cannot see. The
+    md5 is computed once per version of the file (:func:`cached_md5`). Returns which copy it is.
+    """
+    path = Path(path)
+    known = MNIST_MD5[path.name]
+    digest = cached_md5(path)
+    if digest not in known:
+        raise DatasetUnavailable(
+            f"{path} is damaged: its md5 is {digest}, but the known copies of {path.name} have "
+            f"{' or '.join(f'{m} ({what})' for m, what in known.items())}. Its size is right, so some "
+            f"bytes were overwritten. Delete {path} and download MNIST again (or copy the file from a "
+            "good copy)."
+        )
+    return known[digest]
 
 
 def idx_shape(path: str | os.PathLike) -> tuple[int, ...]:
@@ -301,7 +395,7 @@ def load_mnist(
 
     Online, torchvision downloads the official archives from its mirrors and verifies their md5.
     Completeness: each IDX file must hold exactly the items its header announces, images 28x28, as
-    many labels as images. The training set may be a subset (the offline copy has 17,435 images, with
+    many labels as images; and its md5 must be a known one (:func:`check_mnist_md5`, once per file). The training set may be a subset (the offline copy has 17,435 images, with
     a header that says so): use ``len()``.
     """
     import torchvision
@@ -311,7 +405,8 @@ def load_mnist(
     have = all((raw / f).is_file() for f in MNIST_FILES)
     if not have and download:
         try:
-            torchvision.datasets.MNIST(root, train=train, download=True)
+            with _undo_new_folders(raw):
+                torchvision.datasets.MNIST(root, train=train, download=True)
             have = True
         except Exception as exc:  # noqa: BLE001
             urls = [m + "train-images-idx3-ubyte.gz" for m in torchvision.datasets.MNIST.mirrors]
@@ -331,6 +426,8 @@ def load_mnist(
         )
     if images[0] != labels[0]:
         raise DatasetUnavailable(f"{raw}: {images[0]} images but {labels[0]} labels; re-download MNIST.")
+    for kind in ("images-idx3", "labels-idx1"):
+        check_mnist_md5(raw / f"{prefix}-{kind}-ubyte")
     return torchvision.datasets.MNIST(root, train=train, transform=transform, download=False)
 
 
@@ -453,7 +550,8 @@ def load_cifar10(
     files = ["cifar-10-batches-py/", "cifar10-jpeg/", CIFAR10_JPEG[0]]
     if download:
         try:
-            ds = torchvision.datasets.CIFAR10(root, train=train, transform=transform, download=True)
+            with _undo_new_folders(root):
+                ds = torchvision.datasets.CIFAR10(root, train=train, transform=transform, download=True)
         except Exception as exc:  # noqa: BLE001
             raise DatasetUnavailable(
                 _help("CIFAR-10", files, root, [torchvision.datasets.CIFAR10.url], [str(exc)])

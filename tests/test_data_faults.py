@@ -158,7 +158,7 @@ def _pack(tmp_path: Path) -> Path:
 
 
 def test_concurrent_extractions_take_turns(tmp_path):
-    # Before: the second os.replace onto the finished folder raised OSError [Errno 39].
+    # the second must not os.replace onto the finished folder (OSError [Errno 39])
     # A second process extracts slowly; this one starts extracting the same archive meanwhile.
     archive, dest, go = _pack(tmp_path), tmp_path / "out" / "pack", tmp_path / "go"
     go.touch()
@@ -192,7 +192,7 @@ def wait_for(path: Path, limit: float) -> bool:
 
 
 def test_killed_extraction_leaves_a_temporary_that_the_next_run_removes(tmp_path, caplog):
-    # Before: `.cifar10-jpeg-*` folders (up to ~236 MB) stayed forever after a kill.
+    # a killed extraction's folder (up to ~236 MB for CIFAR-10) must not stay forever
     archive, dest, go = _pack(tmp_path), tmp_path / "out" / "pack", tmp_path / "go"
     go.touch()
     mark = tmp_path / "mark"
@@ -202,13 +202,61 @@ def test_killed_extraction_leaves_a_temporary_that_the_next_run_removes(tmp_path
     finally:
         proc.kill()
         proc.wait()
-    stale = list(dest.parent.glob(".pack-*"))
+    stale = list(dest.parent.glob(".pack.*.tmp"))
     assert len(stale) == 1 and not dest.exists()
     with caplog.at_level("WARNING", logger="book.data"):
         out = data.extract(archive, dest)
     assert (out / "f4.txt").read_text() == "4"
     assert [p.name for p in dest.parent.iterdir()] == ["pack"]
     assert "removed 1 temporary extraction folder(s)" in caplog.text and stale[0].name in caplog.text
+
+
+KILLED_AFTER_RENAME = """
+import os, signal, sys
+from book import data
+real = os.replace
+def replace_then_killed(a, b):
+    real(a, b)
+    os.kill(os.getpid(), signal.SIGKILL)  # killed between the rename and the clean-up
+os.replace = replace_then_killed
+data.extract(sys.argv[1], sys.argv[2])
+"""
+
+
+def test_temporary_of_an_extraction_killed_after_its_rename_is_removed_by_the_next_run(tmp_path):
+    archive, dest = _pack(tmp_path), tmp_path / "out" / "pack"
+    proc = subprocess.run([sys.executable, "-c", KILLED_AFTER_RENAME, archive, dest], timeout=120)
+    assert proc.returncode == -9 and (dest / "f4.txt").is_file()
+    assert len(list(dest.parent.iterdir())) == 2  # the finished folder and the killed run's temporary
+    assert (data.extract(archive, dest) / "f4.txt").read_text() == "4"  # finds the finished folder
+    assert [p.name for p in dest.parent.iterdir()] == ["pack"]
+
+
+def test_failed_offline_download_creates_no_folders(tmp_path, monkeypatch):
+    import torchvision
+
+    missing = tmp_path / "not-created-yet"
+    monkeypatch.setenv(paths.DATA_ENV, str(missing))
+    monkeypatch.setattr(torchvision.datasets.MNIST, "mirrors", ["http://127.0.0.1:9/"])  # refused
+    with pytest.raises(data.DatasetUnavailable, match="MNIST is not available"):
+        data.load_mnist(download=True)
+    monkeypatch.setattr(torchvision.datasets.CIFAR10, "url", "http://127.0.0.1:9/c.tar.gz")
+    with pytest.raises(data.DatasetUnavailable, match="CIFAR-10 is not available"):
+        data.load_cifar10(download=True)
+    assert not missing.exists()  # nothing the failed attempts made is left
+    (missing / "MNIST" / "keep").mkdir(parents=True)  # the user's own (empty) folders stay
+    with pytest.raises(data.DatasetUnavailable):
+        data.load_mnist(download=True)
+    assert sorted(p.name for p in (missing / "MNIST").iterdir()) == ["keep"]
+
+
+def test_relative_data_dir_is_reported_with_where_it_resolved(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(paths.DATA_ENV, "some/data")
+    with pytest.raises(data.DatasetUnavailable) as e:
+        data.load_mnist(download=False)
+    msg = str(e.value)
+    assert f"{data.DATA_ENV}=some/data is relative" in msg and str(tmp_path / "some" / "data") in msg
 
 
 @pytest.fixture
@@ -233,13 +281,13 @@ def slow_http(tmp_path):
 
 
 def test_concurrent_downloads_take_turns(tmp_path, slow_http):
-    # Before: both wrote one `.part` file; both failed, one with a misleading "checksum mismatch".
+    # two processes downloading one file must not share a temporary file, nor both fail
     served, url = slow_http
     payload = os.urandom(4096 * 50)  # ~1 s to send
     (served / "f.bin").write_bytes(payload)
     md5 = hashlib.md5(payload).hexdigest()
     dest = tmp_path / "dl" / "f.bin"
-    stale = tmp_path / "dl" / "f.bin.0badc0de.part"  # left by a killed download
+    stale = tmp_path / "dl" / "f.bin.0badc0de.part"  # left by a killed download of an older version
     stale.parent.mkdir()
     stale.write_bytes(b"half")
     code = textwrap.dedent(
@@ -249,7 +297,7 @@ def test_concurrent_downloads_take_turns(tmp_path, slow_http):
         print(data.download([sys.argv[1]], sys.argv[2], md5=sys.argv[3]))
         """
     )
-    # another process downloads slowly; this one asks for the same file while its .part is growing
+    # another process downloads slowly; this one asks for the same file while its temporary grows
     other = subprocess.Popen(
         [sys.executable, "-c", code, f"{url}/f.bin", dest, md5],
         stdout=subprocess.PIPE,
@@ -258,7 +306,7 @@ def test_concurrent_downloads_take_turns(tmp_path, slow_http):
     )
     try:
         end = time.monotonic() + 60
-        while time.monotonic() < end and not [p for p in dest.parent.glob("*.part") if p != stale]:
+        while time.monotonic() < end and not list(dest.parent.glob(".f.bin.*.tmp")):
             time.sleep(0.02)
         assert not stale.exists()  # removed by the other process, which holds the lock
         assert data.download([f"{url}/f.bin"], dest, md5=md5) == dest
@@ -327,3 +375,38 @@ def test_tiny_imagenet_counts(tiny):
     with pytest.raises(data.DatasetUnavailable, match="lists 3 classes, expected 200"):
         tin.TinyImageNet(tiny, "val")
     assert len(tin.TinyImageNet(tiny, "val", counts={"classes": 3, "train_per_class": 4, "val": 5})) == 5
+
+
+# ----------------------------------------------------------------------------- damage of the right size
+def copy_mnist(shared_data, tmp_path) -> Path:
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for f in data.MNIST_FILES:
+        (raw / f).write_bytes((shared_data / "MNIST" / "raw" / f).read_bytes())
+    return raw
+
+
+def test_mnist_overwritten_bytes_of_the_right_size_are_refused(tmp_path, shared_data):
+    raw = copy_mnist(shared_data, tmp_path)
+    labels = raw / "t10k-labels-idx1-ubyte"
+    body = bytearray(labels.read_bytes())
+    body[8:] = bytes((b + 1) % 10 for b in body[8:])  # every label wrong, header and size intact
+    labels.write_bytes(bytes(body))
+    with pytest.raises(data.DatasetUnavailable, match=r"t10k-labels-idx1-ubyte is damaged: its md5") as e:
+        data.load_mnist(False, root=tmp_path, download=False)
+    assert str(labels) in str(e.value) and "27ae3e4e09519cfbb04c329615203637" in str(e.value)
+    assert len(data.load_mnist(True, root=tmp_path, download=False)) == 17_435  # train files intact
+
+
+def test_mnist_checksum_is_computed_once_per_file_version(tmp_path, shared_data, monkeypatch):
+    raw = copy_mnist(shared_data, tmp_path)
+    data.load_mnist(False, root=tmp_path, download=False)  # hashes the two test files, keeps verdicts
+    hashed = []
+    monkeypatch.setattr(data, "md5sum", lambda p, *a: hashed.append(Path(p).name) or "0" * 32)
+    data.load_mnist(False, root=tmp_path, download=False)
+    assert hashed == []  # unchanged files: one stat each, no hashing
+    images = raw / "t10k-images-idx3-ubyte"
+    os.utime(images, ns=(images.stat().st_atime_ns, images.stat().st_mtime_ns + 1000))
+    with pytest.raises(data.DatasetUnavailable, match="damaged"):  # changed mtime: hashed again
+        data.load_mnist(False, root=tmp_path, download=False)
+    assert hashed == ["t10k-images-idx3-ubyte"]
