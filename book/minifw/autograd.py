@@ -25,7 +25,9 @@ class Function:
 
     def __call__(self, *inputs: Tensor) -> Tensor:
         out = Tensor(self.forward(*(t.data for t in inputs)))
-        self.needs = tuple(t.requires_grad for t in inputs)  # backward may skip the others
+        self.needs = tuple(
+            t.requires_grad for t in inputs
+        )  # backward may skip the others
         if any(self.needs) and Tensor.grad_enabled:
             out.requires_grad, out.fn, out.inputs = True, self, inputs
         return out
@@ -38,7 +40,9 @@ class Tensor:
 
     def __init__(self, data, device=None, requires_grad: bool = False):
         if not isinstance(data, NDArray):
-            data = NDArray.from_numpy(np.asarray(data, np.float32), device or backend_numpy)
+            data = NDArray.from_numpy(
+                np.asarray(data, np.float32), device or backend_numpy
+            )
         self.data, self.requires_grad = data, requires_grad
         self.grad: NDArray | None = None
         self.fn: Function | None = None
@@ -76,11 +80,13 @@ class Tensor:
             if t.fn is None:  # a leaf: accumulate, as PyTorch does
                 t.grad = g if t.grad is None else t.grad + g
                 continue
-            for i, gi in zip(t.inputs, t.fn.backward(g, *(x.data for x in t.inputs)), strict=True):
+            for i, gi in zip(
+                t.inputs, t.fn.backward(g, *(x.data for x in t.inputs)), strict=True
+            ):
                 if i.requires_grad and gi is not None:
                     grads[id(i)] = gi if id(i) not in grads else grads[id(i)] + gi
 
-    # --- operators: broadcast first, then one Function -------------------------------------------
+    # --- operators: broadcast first, then one Function --------------------------------
     def _binary(self, other, fn: Function) -> Tensor:
         shape = np.broadcast_shapes(self.shape, other.shape)
         a = self if self.shape == shape else BroadcastTo(shape)(self)
@@ -121,7 +127,11 @@ class Tensor:
         return Max(axis)(self)
 
     def reshape(self, *shape):
-        shape = shape[0] if len(shape) == 1 and isinstance(shape[0], tuple | list) else shape
+        shape = (
+            shape[0]
+            if len(shape) == 1 and isinstance(shape[0], tuple | list)
+            else shape
+        )
         return Reshape(shape)(self)
 
     def permute(self, *axes):
@@ -149,7 +159,7 @@ class no_grad:  # noqa: N801  (the name PyTorch uses)
         Tensor.grad_enabled = True
 
 
-# --- the Functions ------------------------------------------------------------------------------------
+# --- the Functions --------------------------------------------------------------------
 class EWiseAdd(Function):
     def forward(self, a, b):
         return a + b
@@ -246,7 +256,9 @@ class Reshape(Function):
 
 class Permute(Function):
     def __init__(self, axes):
-        self.axes = tuple(axes[0] if len(axes) == 1 and isinstance(axes[0], tuple | list) else axes)
+        self.axes = tuple(
+            axes[0] if len(axes) == 1 and isinstance(axes[0], tuple | list) else axes
+        )
 
     def forward(self, a):
         return a.permute(self.axes)
@@ -294,7 +306,9 @@ class Max(Function):
 
     def forward(self, a):
         self.m = a.max(self.axis, keepdims=True)
-        return self.m.reshape(tuple(n for i, n in enumerate(a.shape) if i != self.axis % a.ndim))
+        return self.m.reshape(
+            tuple(n for i, n in enumerate(a.shape) if i != self.axis % a.ndim)
+        )
 
     def backward(self, g, a):
         mask = a == self.m.broadcast_to(a.shape)

@@ -17,7 +17,15 @@ name = "cuda"
 BLOCK = 256
 
 
-def _launch(file: str, kernel: str, *args, n: int, block: int = BLOCK, grid=None, shared: int = 0):
+def _launch(
+    file: str,
+    kernel: str,
+    *args,
+    n: int,
+    block: int = BLOCK,
+    grid=None,
+    shared: int = 0,
+):
     if n == 0:
         return
     fn = cuda.module(file).get_function(kernel)
@@ -50,13 +58,25 @@ def to_numpy(a, size):
 
 def compact(a, out, shape, strides, offset):
     n = int(np.prod(shape))
-    args = (np.int32(n), np.int32(len(shape)), _ints(shape), _ints(strides), np.int32(offset))
+    args = (
+        np.int32(n),
+        np.int32(len(shape)),
+        _ints(shape),
+        _ints(strides),
+        np.int32(offset),
+    )
     _launch("minifw", "compact_strided", a, out, *args, n=n)
 
 
 def setitem(src, out, shape, strides, offset):
     n = int(np.prod(shape))
-    args = (np.int32(n), np.int32(len(shape)), _ints(shape), _ints(strides), np.int32(offset))
+    args = (
+        np.int32(n),
+        np.int32(len(shape)),
+        _ints(shape),
+        _ints(strides),
+        np.int32(offset),
+    )
     _launch("minifw", "setitem_strided", src, out, *args, n=n)
 
 
@@ -66,7 +86,9 @@ def col2im(cols, out, n, c, h, w, k, s, p, h_out, w_out):
 
 
 def ewise_add(a, b, out, n):
-    _launch("elementwise", "vec_add", a, b, out, np.int32(n), n=n)  # chapter 03's first kernel
+    _launch(
+        "elementwise", "vec_add", a, b, out, np.int32(n), n=n
+    )  # chapter 03's first kernel
 
 
 def _binary(kernel):
@@ -74,10 +96,16 @@ def _binary(kernel):
 
 
 def _scalar(kernel):
-    return lambda a, s, out, n: _launch("minifw", kernel, a, np.float32(s), out, np.int32(n), n=n)
+    return lambda a, s, out, n: _launch(
+        "minifw", kernel, a, np.float32(s), out, np.int32(n), n=n
+    )
 
 
-ewise_mul, ewise_div, ewise_eq = _binary("ewise_mul"), _binary("ewise_div"), _binary("ewise_eq")
+ewise_mul, ewise_div, ewise_eq = (
+    _binary("ewise_mul"),
+    _binary("ewise_div"),
+    _binary("ewise_eq"),
+)
 scalar_add, scalar_mul = _scalar("scalar_add"), _scalar("scalar_mul")
 scalar_pow, scalar_eq = _scalar("scalar_pow"), _scalar("scalar_eq")
 

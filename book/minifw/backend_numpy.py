@@ -32,7 +32,9 @@ def to_numpy(a, size):
 
 def _view(buf, shape, strides, offset):
     """The strided view as NumPy sees it (NumPy counts strides in bytes)."""
-    return np.lib.stride_tricks.as_strided(buf[offset:], shape, [s * ITEM for s in strides], writeable=True)
+    return np.lib.stride_tricks.as_strided(
+        buf[offset:], shape, [s * ITEM for s in strides], writeable=True
+    )
 
 
 def compact(a, out, shape, strides, offset):
@@ -108,7 +110,9 @@ def col2im(cols, out, n, c, h, w, k, s, p, h_out, w_out):
     dx = np.zeros((n, c, h + 2 * p, w + 2 * p), np.float32)
     for u in range(k):  # k*k strided adds, each into non-overlapping places
         for v in range(k):
-            dx[:, :, u : u + s * h_out : s, v : v + s * w_out : s] += g[..., u, v].transpose(0, 3, 1, 2)
+            dx[:, :, u : u + s * h_out : s, v : v + s * w_out : s] += g[
+                ..., u, v
+            ].transpose(0, 3, 1, 2)
     out.reshape(n, c, h, w)[...] = dx[:, :, p : p + h, p : p + w]
 
 

@@ -12,7 +12,15 @@ from .ndarray import NDArray
 class DataLoader:
     """Iterate over (images, labels) in batches; ``shuffle`` draws a new order every epoch (ch. 05b)."""
 
-    def __init__(self, images, labels, batch_size: int, shuffle=False, seed=0, device=backend_numpy):
+    def __init__(
+        self,
+        images,
+        labels,
+        batch_size: int,
+        shuffle=False,
+        seed=0,
+        device=backend_numpy,
+    ):
         self.images, self.labels = np.asarray(images, np.float32), np.asarray(labels)
         self.batch_size, self.shuffle, self.device = batch_size, shuffle, device
         self.rng = np.random.default_rng(seed)
@@ -25,4 +33,7 @@ class DataLoader:
         order = self.rng.permutation(n) if self.shuffle else np.arange(n)
         for i in range(0, n, self.batch_size):
             idx = order[i : i + self.batch_size]
-            yield Tensor(NDArray.from_numpy(self.images[idx], self.device)), self.labels[idx]
+            yield (
+                Tensor(NDArray.from_numpy(self.images[idx], self.device)),
+                self.labels[idx],
+            )

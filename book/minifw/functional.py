@@ -31,7 +31,9 @@ class Im2col(Function):
         xp = self._padded(x)
         (n, c, h, w), (sn, sc, sh, sw), k, s = xp.shape, xp.strides, self.k, self.s
         self.ho, self.wo = (h - k) // s + 1, (w - k) // s + 1
-        windows = xp.as_strided((n, self.ho, self.wo, c, k, k), (sn, sh * s, sw * s, sc, sh, sw))
+        windows = xp.as_strided(
+            (n, self.ho, self.wo, c, k, k), (sn, sh * s, sw * s, sc, sh, sw)
+        )
         return windows.compact().reshape(n * self.ho * self.wo, c * k * k)
 
     def backward(self, g, x):
@@ -65,7 +67,9 @@ def flatten(x: Tensor, start_dim: int = 1) -> Tensor:
     return x.reshape(*x.shape[:start_dim], -1)
 
 
-def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None, stride=1, padding=0) -> Tensor:
+def conv2d(
+    x: Tensor, weight: Tensor, bias: Tensor | None, stride=1, padding=0
+) -> Tensor:
     """2-d convolution (cross-correlation) as im2col + one matmul, NCHW like PyTorch (chapter 05b)."""
     n, c_out, k = x.shape[0], weight.shape[0], weight.shape[-1]
     f = Im2col(k, stride, padding)

@@ -28,14 +28,20 @@ class NDArray:
 
     def __init__(self, handle, shape, strides, offset, device):
         self.handle, self.device = handle, device
-        self.shape, self.strides, self.offset = tuple(shape), tuple(strides), int(offset)
+        self.shape, self.strides, self.offset = (
+            tuple(shape),
+            tuple(strides),
+            int(offset),
+        )
 
-    # --- creation ---------------------------------------------------------------------------------
+    # --- creation ---------------------------------------------------------------------
     @staticmethod
     def empty(shape, device) -> NDArray:
         """A new compact array with an uninitialised buffer (chapter 05b)."""
         shape = tuple(int(n) for n in shape)
-        return NDArray(device.alloc(math.prod(shape)), shape, compact_strides(shape), 0, device)
+        return NDArray(
+            device.alloc(math.prod(shape)), shape, compact_strides(shape), 0, device
+        )
 
     @staticmethod
     def full(shape, value: float, device) -> NDArray:
@@ -48,7 +54,13 @@ class NDArray:
     def from_numpy(a, device) -> NDArray:
         """Copy a NumPy array to the device (chapter 05b)."""
         a = np.ascontiguousarray(a, dtype=np.float32)
-        return NDArray(device.from_numpy(a.reshape(-1)), a.shape, compact_strides(a.shape), 0, device)
+        return NDArray(
+            device.from_numpy(a.reshape(-1)),
+            a.shape,
+            compact_strides(a.shape),
+            0,
+            device,
+        )
 
     def numpy(self) -> np.ndarray:
         """Copy to a NumPy array (chapter 05b)."""
@@ -61,7 +73,7 @@ class NDArray:
     def __repr__(self) -> str:
         return f"NDArray({self.numpy()!r}, device={self.device.name})"
 
-    # --- views: new shape/strides/offset, same buffer ---------------------------------------------
+    # --- views: new shape/strides/offset, same buffer ---------------------------------
     def as_strided(self, shape, strides, offset=None) -> NDArray:
         """The same buffer seen with other shape and strides (chapter 05b)."""
         offset = self.offset if offset is None else offset
@@ -76,12 +88,18 @@ class NDArray:
         if self.is_compact():
             return self
         out = NDArray.empty(self.shape, self.device)
-        self.device.compact(self.handle, out.handle, self.shape, self.strides, self.offset)
+        self.device.compact(
+            self.handle, out.handle, self.shape, self.strides, self.offset
+        )
         return out
 
     def reshape(self, *shape) -> NDArray:
         """A view with another shape; copies first only when the view is not compact (chapter 05b)."""
-        shape = shape[0] if len(shape) == 1 and isinstance(shape[0], tuple | list) else shape
+        shape = (
+            shape[0]
+            if len(shape) == 1 and isinstance(shape[0], tuple | list)
+            else shape
+        )
         if -1 in shape:
             known = math.prod(n for n in shape if n != -1)
             shape = tuple(self.size // known if n == -1 else n for n in shape)
@@ -124,24 +142,34 @@ class NDArray:
         """Write ``value`` into the view ``self[idx]`` (a scatter, the inverse of compact) (ch. 05b)."""
         view = self[idx]
         value = value.broadcast_to(view.shape).compact()
-        self.device.setitem(value.handle, view.handle, view.shape, view.strides, view.offset)
+        self.device.setitem(
+            value.handle, view.handle, view.shape, view.strides, view.offset
+        )
 
-    # --- element-wise operations: compact inputs, one device call -----------------------------------
+    # --- element-wise operations: compact inputs, one device call ---------------------
     def _ewise(self, other, name: str) -> NDArray:
         out = NDArray.empty(self.shape, self.device)
         a = self.compact()
         if isinstance(other, NDArray):
             if other.shape != self.shape:
-                raise ValueError(f"{name}: shapes {self.shape} and {other.shape} differ")
-            getattr(self.device, f"ewise_{name}")(a.handle, other.compact().handle, out.handle, a.size)
+                raise ValueError(
+                    f"{name}: shapes {self.shape} and {other.shape} differ"
+                )
+            getattr(self.device, f"ewise_{name}")(
+                a.handle, other.compact().handle, out.handle, a.size
+            )
         else:
-            getattr(self.device, f"scalar_{name}")(a.handle, float(other), out.handle, a.size)
+            getattr(self.device, f"scalar_{name}")(
+                a.handle, float(other), out.handle, a.size
+            )
         return out
 
     def _unary(self, name: str, *args) -> NDArray:
         out = NDArray.empty(self.shape, self.device)
         a = self.compact()
-        getattr(self.device, name)(a.handle, *[x.compact().handle for x in args], out.handle, a.size)
+        getattr(self.device, name)(
+            a.handle, *[x.compact().handle for x in args], out.handle, a.size
+        )
         return out
 
     def __add__(self, other):
@@ -151,7 +179,11 @@ class NDArray:
         return self._ewise(other, "mul")
 
     def __truediv__(self, other):
-        return self._ewise(other, "div") if isinstance(other, NDArray) else self * (1.0 / other)
+        return (
+            self._ewise(other, "div")
+            if isinstance(other, NDArray)
+            else self * (1.0 / other)
+        )
 
     def __sub__(self, other):
         return self + (-other if not isinstance(other, NDArray) else other * -1.0)
@@ -180,7 +212,7 @@ class NDArray:
         """``grad`` where self > 0, else 0 (self is ReLU's input) (chapter 05b)."""
         return self._unary("relu_backward", grad)
 
-    # --- matmul, reductions, softmax ----------------------------------------------------------------
+    # --- matmul, reductions, softmax --------------------------------------------------
     def __matmul__(self, other: NDArray) -> NDArray:
         (m, k), (k2, n) = self.shape, other.shape
         if k != k2:
@@ -197,9 +229,13 @@ class NDArray:
         rows = math.prod(self.shape[a] for a in keep)
         out = NDArray.empty((rows,), self.device)
         a = view.compact()
-        getattr(self.device, f"reduce_{name}")(a.handle, out.handle, rows, a.size // max(rows, 1))
+        getattr(self.device, f"reduce_{name}")(
+            a.handle, out.handle, rows, a.size // max(rows, 1)
+        )
         if keepdims:
-            return out.reshape(tuple(1 if i in axes else n for i, n in enumerate(self.shape)))
+            return out.reshape(
+                tuple(1 if i in axes else n for i, n in enumerate(self.shape))
+            )
         return out.reshape(tuple(self.shape[a] for a in keep))
 
     def sum(self, axis: int | None = None, keepdims: bool = False) -> NDArray:
@@ -208,7 +244,9 @@ class NDArray:
     def max(self, axis: int | None = None, keepdims: bool = False) -> NDArray:
         return self._reduce(axis, keepdims, "max")
 
-    def col2im(self, shape, k: int, stride: int, padding: int, h_out: int, w_out: int) -> NDArray:
+    def col2im(
+        self, shape, k: int, stride: int, padding: int, h_out: int, w_out: int
+    ) -> NDArray:
         """The backward of im2col: add each window entry back to its pixel of ``shape`` (ch. 05b)."""
         out = NDArray.empty(shape, self.device)
         args = (*shape, k, stride, padding, h_out, w_out)

@@ -62,7 +62,11 @@ class Module:
     def load_state_dict(self, state) -> None:
         """Copy arrays (NumPy, or anything with ``.numpy()``, e.g. a PyTorch state_dict) in (ch. 05b)."""
         for name, p in self.named_parameters():
-            value = np.asarray(state[name].detach().cpu() if hasattr(state[name], "detach") else state[name])
+            value = np.asarray(
+                state[name].detach().cpu()
+                if hasattr(state[name], "detach")
+                else state[name]
+            )
             if value.shape != p.shape:
                 raise ValueError(f"{name}: shape {value.shape}, expected {p.shape}")
             p.data = NDArray.from_numpy(value, p.device)
@@ -92,7 +96,9 @@ class Linear(Module):
 
 
 class Conv2d(Module):
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True):
+    def __init__(
+        self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True
+    ):
         fan_in = in_channels * kernel_size * kernel_size
         shape = (out_channels, in_channels, kernel_size, kernel_size)
         self.weight = Parameter(_uniform(fan_in, *shape))

@@ -22,7 +22,9 @@ class Optimizer:
 class SGD(Optimizer):
     """p -= lr * (g + wd * p), with momentum as in ``torch.optim.SGD`` (chapter 05b)."""
 
-    def __init__(self, params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0):
+    def __init__(
+        self, params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0
+    ):
         super().__init__(params, lr)
         self.momentum, self.wd, self.buf = momentum, weight_decay, {}
 
@@ -30,7 +32,9 @@ class SGD(Optimizer):
         for i, p in enumerate(self.params):
             g = p.grad + p.data * self.wd if self.wd else p.grad
             if self.momentum:
-                g = self.buf[i] = self.buf[i] * self.momentum + g if i in self.buf else g
+                g = self.buf[i] = (
+                    self.buf[i] * self.momentum + g if i in self.buf else g
+                )
             p.data = p.data - g * self.lr
 
 
@@ -57,7 +61,9 @@ class Adam(Optimizer):
 class OneCycleLR:
     """``torch.optim.lr_scheduler.OneCycleLR`` (cosine, learning rate only) (chapter 05b)."""
 
-    def __init__(self, opt: Optimizer, max_lr: float, total_steps: int, pct_start: float = 0.3):
+    def __init__(
+        self, opt: Optimizer, max_lr: float, total_steps: int, pct_start: float = 0.3
+    ):
         self.opt, self.max_lr, self.total, self.n = opt, max_lr, total_steps, 0
         self.start, self.end = max_lr / 25, max_lr / 25 / 1e4
         self.peak = float(pct_start * total_steps) - 1
