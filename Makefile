@@ -4,7 +4,8 @@
 #                 mode) and the full-mode smoke run
 # Also: make execute [NB=chapters/01_tensors.ipynb]  - re-run notebooks in quick mode and store outputs;
 #       make lint; make test-numerics (nbval of the training chapters under other instruction sets and
-#       thread counts); make release (one offline archive of site + slides + PDFs).
+#       thread counts); make release (one offline archive of site + slides + PDFs);
+#       make data (fetch and verify the offline data set); make data-bundle (pack it for a release).
 
 PYTHON ?= python3.11
 VENV   := .venv
@@ -37,7 +38,7 @@ vendor: $(STAMP)
 site: $(STAMP) vendor
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
 
-# Slides (issue 16): one 1280x720 reveal.js deck per chapter, its speaker notes, and a PDF handout
+# Slides: one 1280x720 reveal.js deck per chapter, its speaker notes, and a PDF handout
 # beside it (NN_name.pdf, rendered by the system Chromium: sysdeps installs it). The rules that decide
 # what goes on a slide are documented at the top of tools/slides.py; `make slides-check` lists any
 # slide that does not fit the frame (tests/test_slides.py fails on it).
@@ -64,8 +65,8 @@ nbval: $(STAMP)
 
 # ruff (lint + format) over the code and the notebooks' code cells; actionlint over the CI workflow.
 lint: $(STAMP)
-	$(BIN)/ruff check book tools tests benchmarks chapters conftest.py
-	$(BIN)/ruff format --check book tools tests benchmarks chapters conftest.py
+	$(BIN)/ruff check book tools tests benchmarks chapters conftest.py setup.py
+	$(BIN)/ruff format --check book tools tests benchmarks chapters conftest.py setup.py
 	$(BIN)/actionlint .github/workflows/*.yml
 
 # Unit tests and every notebook, TEST_WORKERS pytest-xdist workers of one thread each (a notebook's cells
@@ -94,11 +95,23 @@ calibrate: $(STAMP)
 execute: $(STAMP)
 	BOOK_MODE=quick $(BIN)/python tools/execute.py $(NB)
 
+# The offline data set the stored outputs were computed from (tools/check_data.py lists its files).
+# `make data` downloads the release asset that pyproject.toml [tool.book.data] names (the one place),
+# refuses it unless its sha256 matches, and unpacks it atomically to $BOOK_DATA_DIR, else ../shared/data.
+# `make data-bundle` packs ../shared/data into dist/book-data.tar.gz and prints the sha256 to declare.
+DATA_DIR = $(or $(BOOK_DATA_DIR),$(SHARED_DATA))
+data: $(STAMP)
+	$(BIN)/python tools/data_bundle.py fetch $(DATA_DIR)
+	$(BIN)/python tools/check_data.py $(DATA_DIR)
+
+data-bundle: $(STAMP)
+	$(BIN)/python tools/data_bundle.py build $(SHARED_DATA) dist/book-data.tar.gz
+
 # One archive (site + slides + PDFs) that an instructor can serve with no network: dist/*.zip
 release: book
 	$(BIN)/python tools/release.py dist
 
-# ---------------------------------------------------------------------------- results (issue 11.4)
+# ---------------------------------------------------------------------------- full-mode results
 # `make results` on ONE GPU runs every full-mode workload that feeds a chapter; each sub-step is its own
 # command (at most 9 minutes each, cut at 540 s; about 25 minutes in all on an H100) and writes
 # results/<name>.json with provenance through book.results. It uses the interpreter it finds (the venv's,
@@ -127,19 +140,17 @@ results-fast:
 	$(RESULTS_RUN) benchmarks/bench_cnn.py cifar10_fast
 
 results-dist:
-	@if [ -f benchmarks/bench_dist.py ]; then $(RESULTS_RUN) benchmarks/bench_dist.py; \
-	else echo "benchmarks/bench_dist.py does not exist yet: distributed timings skipped"; fi
+	$(RESULTS_RUN) benchmarks/bench_dist.py
 
 results-smoke:
 	@tmp=$$(mktemp -d -t book_results_smoke_XXXX) && \
 	$(RESULTS_ENV) BOOK_RESULTS_DIR=$$tmp BOOK_MODE=full BOOK_SMOKE=1 $(RESULTS_PY) benchmarks/bench_cnn.py --smoke all && \
-	if [ -f benchmarks/bench_dist.py ]; then \
-	  $(RESULTS_ENV) BOOK_RESULTS_DIR=$$tmp BOOK_MODE=full BOOK_SMOKE=1 $(RESULTS_PY) benchmarks/bench_dist.py; fi && \
+	$(RESULTS_ENV) BOOK_RESULTS_DIR=$$tmp BOOK_MODE=full BOOK_SMOKE=1 $(RESULTS_PY) benchmarks/bench_dist.py && \
 	$(RESULTS_ENV) BOOK_RESULTS_DIR=$$tmp BOOK_SMOKE=1 $(RESULTS_PY) benchmarks/bench_cuda.py --smoke && \
 	echo "smoke results (meaningless numbers) in $$tmp; the CUDA part ran on the emulator"
 
 timings: $(STAMP)
-	BOOK_MODE=quick $(BIN)/python benchmarks/nb_timings.py $(NB)
+	BOOK_MODE=quick $(BIN)/python tools/nb_timings.py $(NB)
 
 clean:
 	rm -rf _build dist

@@ -72,9 +72,9 @@ def main() -> int:
         data["nccl_note"] = f"NCCL on {n_gpu} GPUs ({torch.cuda.get_device_name(0)})"
     else:
         data["nccl_note"] = f"not measured: this machine has {n_gpu} GPU(s); NCCL all-reduce needs at least 2"
-    path = results.write(NAME, data, COMMAND, time.perf_counter() - t0)
+    path = results.write(NAME, data, COMMAND, time.perf_counter() - t0, cfg=cfg)
     print(f"wrote {path}")
-    results.show(NAME, key="gloo_cpu")
+    results.show(NAME, key="gloo_cpu", cfg=cfg)
     print(data["nccl_note"])
     return 0
 

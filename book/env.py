@@ -108,6 +108,15 @@ def get_config(environ: Mapping[str, str] | None = None) -> RunConfig:
     return RunConfig(mode=mode, device=device, reason=reason, smoke=smoke, perturb=get_perturb(environ))
 
 
+_ACTIVE: RunConfig | None = None  # what setup() chose in this process
+
+
+def current() -> RunConfig:
+    """The configuration that :func:`setup` chose in this process (before it, the one the environment
+    gives). Modules that need the mode and were not handed a configuration ask here. (ch. 03, 05-07)"""
+    return _ACTIVE if _ACTIVE is not None else get_config()
+
+
 def describe_hardware() -> str:
     """One line about the accelerators this machine has (not only the one in use). (00_intro)"""
     parts = [f"torch {torch.__version__}", f"python {platform.python_version()}"]
@@ -124,7 +133,8 @@ def setup(seed: int = 0, verbose: bool = True) -> RunConfig:
     """Call at the top of every notebook: choose mode and device, seed everything, print both. (all chapters)"""
     from .utils import seed_everything
 
-    cfg = get_config()
+    global _ACTIVE
+    cfg = _ACTIVE = get_config()
     seed_everything(seed)
     if cfg.perturb is not None:  # silent on purpose: outputs are compared with the stored ones
         from .perturb import perturb_initial_weights

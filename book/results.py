@@ -8,7 +8,8 @@
 
 A file written by a smoke run (``BOOK_MODE=full BOOK_SMOKE=1``: full-mode code at tiny sizes on a CPU)
 is marked ``"smoke": true`` and, unless ``$BOOK_RESULTS_DIR`` says otherwise, goes to a scratch folder,
-never into the committed ``results/``.
+never into ``results/``. The mode comes from the run configuration: the ``cfg`` a caller passes, else
+the one ``book.setup()`` chose (:func:`book.env.current`); this module never reads the environment's mode.
 """
 
 from __future__ import annotations
@@ -16,16 +17,15 @@ from __future__ import annotations
 import datetime
 import json
 import math
-import os
 import platform
 import subprocess
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from . import paths
-from .env import get_config
+from .env import RunConfig, current
+from .files import write_text_atomic
 
 FORMAT = 1
 _UTC = datetime.timezone.utc  # noqa: UP017 (datetime.UTC needs Python 3.11; pyproject allows 3.10)
@@ -37,23 +37,28 @@ class ResultsError(RuntimeError):
 
 
 # ----------------------------------------------------------------------------- where
-def _smoke() -> bool:
+def _config(cfg: RunConfig | None) -> RunConfig | None:
+    """The run configuration: the one passed, else the one ``book.setup()`` chose (:func:`book.env.current`)."""
+    if cfg is not None:
+        return cfg
     try:
-        return get_config().smoke
+        return current()
     except ValueError:  # a bad BOOK_MODE is reported by book.setup(), not here
-        return False
+        return None
 
 
-def results_path(name: str) -> Path:
+def results_path(name: str, cfg: RunConfig | None = None) -> Path:
     """The file for ``name``: ``paths.results_file(name)``, or a scratch folder in a smoke run (ch. 03, 05-07).
 
-    A smoke run writes tiny, meaningless numbers; they must never land in the committed ``results/``.
-    ``$BOOK_RESULTS_DIR``, when set, is used as is (the smoke test points it at a temporary folder).
+    A smoke run (``cfg.smoke``; ``cfg`` defaults to what ``book.setup()`` chose) writes tiny, meaningless
+    numbers; they must never land in ``results/``. ``$BOOK_RESULTS_DIR``, when set, is used as is (the
+    smoke test points it at a temporary folder).
     """
     if not name or "/" in name or "\\" in name or name.startswith("."):
         raise ValueError(f"results name {name!r}: use a plain file name such as 'mnist' or 'cuda_bench'")
     path = paths.results_file(name)
-    if _smoke() and not os.environ.get(paths.RESULTS_ENV, "").strip():
+    cfg = _config(cfg)
+    if cfg is not None and cfg.smoke and not paths.results_dir_from_env():
         path = paths.scratch_dir("smoke-results") / path.name
     return path
 
@@ -63,7 +68,7 @@ def _display_path(path: Path) -> str:
     try:
         return path.resolve().relative_to(paths.ROOT).as_posix()
     except ValueError:
-        return f"$BOOK_RESULTS_DIR/{path.name}" if os.environ.get(paths.RESULTS_ENV) else path.name
+        return f"${paths.RESULTS_ENV}/{path.name}" if paths.results_dir_from_env() else path.name
 
 
 # ----------------------------------------------------------------------------- provenance
@@ -75,8 +80,8 @@ def _run(cmd: Sequence[str]) -> str | None:
     return out.stdout.strip() or None
 
 
-def provenance(command: str, wall_s: float) -> dict[str, Any]:
-    """Where and how a result was measured: GPU, driver, torch/CUDA versions, date, commit (ch. 03, 05-07)."""
+def provenance(command: str, wall_s: float, cfg: RunConfig | None = None) -> dict[str, Any]:
+    """Where and how a result was measured: GPU, driver, torch/CUDA versions, date, commit, mode (ch. 03, 05-07)."""
     import torch
 
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
@@ -86,11 +91,7 @@ def provenance(command: str, wall_s: float) -> dict[str, Any]:
         driver = line.splitlines()[0].strip() if line else None
     commit = _run(["git", "rev-parse", "HEAD"])
     dirty = _run(["git", "status", "--porcelain", "--untracked-files=no"]) is not None if commit else None
-    cfg = None
-    try:
-        cfg = get_config()
-    except ValueError:
-        pass
+    cfg = _config(cfg)
     return {
         "gpu": gpu,
         "gpu_count": torch.cuda.device_count() if torch.cuda.is_available() else 0,
@@ -130,33 +131,29 @@ def _plain(x: Any, where: str = "data") -> Any:
 
 
 # ----------------------------------------------------------------------------- write / load
-def write(name: str, data: dict, command: str, wall_s: float) -> Path:
+def write(name: str, data: dict, command: str, wall_s: float, cfg: RunConfig | None = None) -> Path:
     """Write ``results/<name>.json`` atomically with provenance; return its path (benchmarks, ch. 03, 05-07).
 
     ``data`` holds numbers, strings, lists and dicts (tensors and numpy values are converted; nan/inf
-    become null). ``command`` is what reproduces it (e.g. ``make results-mnist``); ``wall_s`` its time.
+    become null). ``command`` is what reproduces it (e.g. ``make results-mnist``); ``wall_s`` its time;
+    ``cfg`` the run configuration (default: what ``book.setup()`` chose), recorded as mode and smoke.
     """
     if not isinstance(data, Mapping):
         raise TypeError(f"data must be a dict, got {type(data).__name__}")
-    record = {"name": name, "format": FORMAT, "data": _plain(data), "provenance": provenance(command, wall_s)}
-    path = results_path(name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(record, f, indent=1, ensure_ascii=False, allow_nan=False)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    return path
+    cfg = _config(cfg)
+    record = {
+        "name": name,
+        "format": FORMAT,
+        "data": _plain(data),
+        "provenance": provenance(command, wall_s, cfg),
+    }
+    text = json.dumps(record, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+    return write_text_atomic(results_path(name, cfg), text)
 
 
-def load(name: str) -> dict | None:
+def load(name: str, cfg: RunConfig | None = None) -> dict | None:
     """The record ``{"name", "data", "provenance"}`` of ``results/<name>.json``, or None when missing. (ch. 03, 05-07)"""
-    path = results_path(name)
+    path = results_path(name, cfg)
     if not path.is_file():
         return None
     try:
@@ -252,6 +249,7 @@ def show(
     columns: Sequence[str] | None = None,
     digits: int = 3,
     title: str | None = None,
+    cfg: RunConfig | None = None,
 ) -> dict | None:
     """Print the numbers of ``results/<name>.json`` (or of its part ``key``, dotted) as a table with its
     provenance line; print the "not measured yet" note when the file is missing (chapters 03, 05-07).
@@ -259,11 +257,11 @@ def show(
     A list of dicts prints as a table (``columns`` picks and orders them); a dict of scalars prints as a
     two-column table. Returns the record (``None`` when missing) so a chapter can plot or compare.
     """
-    record = load(name)
+    record = load(name, cfg)
     if title:
         print(title)
     if record is None:
-        print(f"{NOT_MEASURED} ({_display_path(results_path(name))} is missing).")
+        print(f"{NOT_MEASURED} ({_display_path(results_path(name, cfg))} is missing).")
         return None
     part = _select(record, key)
     if isinstance(part, Mapping):

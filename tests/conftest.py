@@ -4,7 +4,15 @@ from pathlib import Path
 
 import pytest
 
+from book import env as book_env
 from book.paths import ROOT
+
+
+@pytest.fixture(autouse=True)
+def _fresh_run_configuration(monkeypatch):
+    """Each test starts before ``book.setup()``: the configuration one test chose never leaks into the
+    next (``book.env.current()`` then reads the environment that the test sets)."""
+    monkeypatch.setattr(book_env, "_ACTIVE", None)
 
 
 @pytest.fixture(scope="session")

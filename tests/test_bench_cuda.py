@@ -22,7 +22,7 @@ def test_bench_cuda_smoke(tmp_path):
     assert {r["version"] for r in data["reduce"]} == {"interleaved", "sequential", "first_add", "warp"}
     assert all(k in data["matmul"][0] for k in ("naive_GFLOPs", "tiled_GFLOPs", "regblock_GFLOPs"))
     assert {"softmax", "histogram", "scan", "vec_add", "copy_dtod_GBps"} <= set(data)
-    assert "provenance" in rec
+    assert rec["provenance"]["smoke"] is True and rec["provenance"]["mode"] == "full"
 
 
 def test_bench_cuda_without_gpu_writes_nothing(tmp_path):

@@ -1,4 +1,4 @@
-"""Device follows the model (issue 11.1), checked without a GPU.
+"""Device follows the model, checked without a GPU.
 
 The probe model keeps its parameters on the ``meta`` device and refuses an input that is anywhere else,
 so a function that moves inputs to a hard-coded ``"cpu"`` (the bug that crashed chapter 06 on CUDA)

@@ -1,4 +1,4 @@
-"""Full mode without a GPU (issue 11, item 3): every chapter runs top to bottom as a smoke run.
+"""Full mode without a GPU: every chapter runs top to bottom as a smoke run.
 
 ``BOOK_MODE=full BOOK_SMOKE=1`` makes ``book.setup()`` choose full mode with the best device there is (the
 CPU here), so every full-mode branch runs — device placement, AMP and channels-last switches, data

@@ -1,4 +1,4 @@
-"""The tolerant nbval comparison (issue 12): exact where the result is exact, tolerant where it is not.
+"""The tolerant nbval comparison: exact where the result is exact, tolerant where it is not.
 
 The end-to-end tests run nbval on small notebooks whose stored outputs were edited, and check that a
 number within the declared tolerance passes while a real regression (a number far off, a changed word,

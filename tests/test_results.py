@@ -2,13 +2,14 @@
 
 import json
 import os
+from pathlib import Path
 
 import matplotlib
 import numpy as np
 import pytest
 import torch
 
-from book import paths, results
+from book import env, paths, results
 
 matplotlib.use("Agg")
 
@@ -63,15 +64,16 @@ def test_write_is_atomic_when_serialisation_fails(rdir):
     assert [p.name for p in rdir.iterdir()] == ["x.json"]
 
 
-def test_write_keeps_old_file_when_dump_is_interrupted(rdir, monkeypatch):
+def test_write_keeps_old_file_when_the_disk_fails_mid_write(rdir, monkeypatch):
     results.write("x", {"a": 1}, "cmd", 1.0)
+    real_write_bytes = Path.write_bytes
 
-    def boom(obj, f, **kw):
-        f.write('{"half": ')
+    def half_then_full_disk(self, data):
+        real_write_bytes(self, data[: len(data) // 2])
         raise OSError("disk full")
 
-    monkeypatch.setattr(results.json, "dump", boom)
-    with pytest.raises(OSError):
+    monkeypatch.setattr(Path, "write_bytes", half_then_full_disk)
+    with pytest.raises(OSError, match="disk full"):
         results.write("x", {"a": 2}, "cmd", 1.0)
     monkeypatch.undo()
     os.environ["BOOK_RESULTS_DIR"] = str(rdir)
@@ -113,16 +115,32 @@ def test_plot_draws_rows_or_the_note(rdir):
     matplotlib.pyplot.close("all")
 
 
-def test_smoke_results_never_land_in_the_committed_folder(monkeypatch, tmp_path):
+def test_smoke_results_never_land_in_the_results_folder(monkeypatch, tmp_path):
+    """The mode travels in the configuration: a smoke configuration passed in decides, whatever the
+    environment says."""
+    monkeypatch.setenv("BOOK_MODE", "quick")
+    monkeypatch.delenv("BOOK_SMOKE", raising=False)
+    monkeypatch.delenv("BOOK_RESULTS_DIR", raising=False)
+    monkeypatch.setenv("BOOK_CACHE_DIR", str(tmp_path / "cache"))
+    smoke = env.RunConfig(mode="full", device=torch.device("cpu"), reason="test", smoke=True)
+    path = results.write("smoke_probe", {"a": 1}, "cmd", 0.1, cfg=smoke)
+    assert paths.results_dir() not in path.parents and (tmp_path / "cache") in path.parents
+    assert results.load("smoke_probe") is None, "a quick-mode reader looks in results/, not the scratch"
+    rec = results.load("smoke_probe", cfg=smoke)
+    assert rec["provenance"]["smoke"] is True and rec["provenance"]["mode"] == "full"
+    assert results.provenance_line(rec).startswith("SMOKE RUN")
+
+
+def test_without_a_configuration_results_follow_what_setup_chose(monkeypatch, tmp_path):
     monkeypatch.setenv("BOOK_MODE", "full")
     monkeypatch.setenv("BOOK_SMOKE", "1")
     monkeypatch.delenv("BOOK_RESULTS_DIR", raising=False)
     monkeypatch.setenv("BOOK_CACHE_DIR", str(tmp_path / "cache"))
+    cfg = env.setup(verbose=False)
+    monkeypatch.setenv("BOOK_SMOKE", "0")  # read once, by setup(); book.results does not read it again
     path = results.write("smoke_probe", {"a": 1}, "cmd", 0.1)
-    assert paths.results_dir() not in path.parents and (tmp_path / "cache") in path.parents
-    rec = results.load("smoke_probe")
-    assert rec["provenance"]["smoke"] is True
-    assert results.provenance_line(rec).startswith("SMOKE RUN")
+    assert cfg.smoke and (tmp_path / "cache") in path.parents
+    assert results.load("smoke_probe")["provenance"]["smoke"] is True
 
 
 def test_bad_names_are_refused(rdir):
@@ -131,7 +149,7 @@ def test_bad_names_are_refused(rdir):
             results.write(bad, {}, "cmd", 0.0)
 
 
-# ----------------------------------------------------------------------------- make results (issue 11.4)
+# ----------------------------------------------------------------------------- make results
 def test_results_smoke_run_writes_every_group(tmp_path):
     """`make results-smoke` in small: every full-mode path of the CNN results on the CPU, tiny sizes."""
     import subprocess
@@ -188,7 +206,7 @@ def test_make_results_runs_each_step_as_its_own_bounded_command():
 
 
 def test_nb_timings_sums_cells_per_notebook():
-    from benchmarks import nb_timings
+    import nb_timings
 
     lines = [
         "3.50s call     chapters/05_lenet.ipynb::Cell 12",

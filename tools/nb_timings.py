@@ -1,7 +1,7 @@
 """Seconds of nbval per notebook (``make timings``): where the quick-mode test time goes.
 
-    python benchmarks/nb_timings.py [chapters/*.ipynb]          # runs nbval with --durations=0
-    python benchmarks/nb_timings.py --from-log pytest-output.txt  # only parse an earlier run's output
+    python tools/nb_timings.py [chapters/*.ipynb]          # runs nbval with --durations=0
+    python tools/nb_timings.py --from-log pytest-output.txt  # only parse an earlier run's output
 
 Runs ``pytest --nbval --durations=0`` over the notebooks (one process, as ``make test`` does), then sums
 the per-cell durations of each notebook and prints a table, slowest first, with the slowest cell.
