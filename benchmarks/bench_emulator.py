@@ -1,8 +1,8 @@
-"""Speed of the CUDA emulator (issue 14, finding 7): reduce 1e6 (interleaved) and scan 1e6.
+"""Speed of the CUDA emulator (barrier-heavy kernels): reduce 1e6 (interleaved) and scan 1e6.
 
 Run: ``.venv/bin/python benchmarks/bench_emulator.py [--n 1000000] [--repeat 3]``. Prints the best time of
 each, after one warm-up call (which compiles the kernels). Emulator timings measure the CPU, not a GPU.
-Before the hand-written fiber switch (glibc swapcontext), issue 14 measured 3.3 s and 3.7 s.
+Before the hand-written fiber switch (glibc swapcontext), these took 3.3 s and 3.7 s.
 Also: PyCUDA's linear combination ``z = a*x + b*y`` over ``--n-elwise`` floats (grid from
 ``gpuarray.splay``: 32 blocks of 128 threads, each striding over the array). With PyCUDA's grid-stride loop
 run thread after thread it took 1.2 s for 2**25 floats (each element a new cache line); fast builds now give

@@ -1,4 +1,4 @@
-"""Issue 14: PyCUDA's tutorial and example scripts run unchanged on the emulator (``book.cuda.pycuda_shim``).
+"""PyCUDA's tutorial and example scripts run unchanged on the emulator (``book.cuda.pycuda_shim``).
 
 The files are copies from PyCUDA (MIT licence, ``tests/pycuda_compat/LICENSE``); ``run_all.py`` runs the
 tutorial's code blocks and every example that needs no third-party package, one JSON line each.

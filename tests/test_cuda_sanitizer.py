@@ -1,4 +1,4 @@
-"""Issue 14: the emulator never kills Python, catches planted bugs, follows Volta rules, packs like PyCUDA."""
+"""The emulator never kills Python, catches planted bugs, follows Volta rules, packs like PyCUDA."""
 
 import os
 import threading

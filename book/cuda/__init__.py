@@ -14,9 +14,9 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from book.paths import ROOT
+from book.paths import CUDA_SRC
 
-SRC_DIR = ROOT / "cuda_src"
+SRC_DIR = CUDA_SRC  # the old name, kept for callers
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 #include <link.h>
+#include <dlfcn.h>
 #include <assert.h>
 #include <time.h>
 #include <algorithm>
@@ -99,6 +100,7 @@ template <class T> __attribute__((noinline)) static __emu_vol_t<T>* __emu_opaque
 template <class T> static inline T* __emu_opaque(T* p) { return p; }
 #endif
 #define __syncthreads() __emu::block_barrier(0, 0)
+#define __emu_kernel_return() __emu::early_return()
 #define __syncthreads_count(p) __emu::block_barrier(1, (p) != 0)
 #define __syncthreads_and(p) __emu::block_barrier(2, (p) != 0)
 #define __syncthreads_or(p) __emu::block_barrier(3, (p) != 0)
@@ -190,6 +192,8 @@ struct Fiber {
   void* sp; uint3 tid; int lin; int state;
   int op; unsigned mask; unsigned long long val; int src; unsigned long long result;
   char* stack_lo; char* stack_hi;
+  int early;   // exited through a `return` of the kernel (not by running off its end)
+  void* site;  // the __syncthreads() it waits at (its return address)
 };
 // The report the parent reads (a MAP_SHARED page passed by emulator.py).  Keep in sync with _Report there.
 struct Report {
@@ -234,6 +238,10 @@ static unsigned block_epoch = 0;
 static unsigned warp_epoch[32];
 static char* mod_lo[8]; static char* mod_hi[8]; static int nmod = 0;
 static int sanitizing = 0;
+// a read of never-written __shared__ memory is reported at the next barrier (or the end of the block)
+// unless another thread writes that byte before: then it was a race, and the race is reported
+struct PendingUninit { int valid; unsigned tid[3]; unsigned long long off, region_size; size_t size; int kind; };
+static PendingUninit pending_uninit;
 
 extern "C" char __start_emu_shared[] __attribute__((weak, visibility("hidden")));
 extern "C" char __stop_emu_shared[] __attribute__((weak, visibility("hidden")));
@@ -334,33 +342,97 @@ EMU_RT static void san_report(const char* what) {
   snprintf(rep->msg, sizeof rep->msg, "%s", what);
   die(ST_SANITIZER);
 }
-EMU_RT static void fmt_region(char* out, size_t n, const Region& r, unsigned long long off) {
+// "@R<id>" (emulator.py puts the buffer's name there, e.g. "argument `v` (63 bytes)") or the shared memory
+EMU_RT static void fmt_region(char* out, size_t n, const Region& r) {
   if (r.kind == 0) snprintf(out, n, "@R%d", r.id);
-  else snprintf(out, n, "%s memory (byte %llu of %llu)", kKind[r.kind], off, r.size);
+  else snprintf(out, n, "%s memory (%llu bytes)", kKind[r.kind], r.size);
 }
-EMU_RT static void check_access(uintptr_t a, size_t size, int is_write, int atomic) {
+EMU_RT static const char* space_of(int kind) { return kind == 0 ? "__global__" : "__shared__"; }
+EMU_RT static void tid_of(int lin, unsigned* t) {
+  t[0] = lin % block_dim.x; t[1] = lin / block_dim.x % block_dim.y; t[2] = lin / (block_dim.x * block_dim.y);
+}
+// the initcheck report of a read of never-written memory
+EMU_RT static void report_uninit(const unsigned* tid, size_t size, unsigned long long off, const char* rb, int kind) {
+  char buf[3000];
+  snprintf(buf, sizeof buf, "uninitialised read (initcheck: Uninitialized %s memory read of size %zu bytes): "
+           "thread (%u,%u,%u) of block (%u,%u,%u) read %zu bytes at byte offset %llu of %s, which nothing has "
+           "written (%s). Write it first, or copy data in (drv.In / memcpy_htod)", space_of(kind), size,
+           tid[0], tid[1], tid[2], block_idx.x, block_idx.y, block_idx.z, size, off, rb,
+           kind ? "__shared__ memory starts undefined in every block" : "mem_alloc and drv.Out give "
+           "uninitialised memory");
+  san_report(buf);
+}
+EMU_RT static void flush_pending_uninit() {
+  if (!pending_uninit.valid) return;
+  cur = nullptr;  // the scheduler reports it: the thread is in the message
+  char rb[200];
+  Region r = {0, pending_uninit.region_size, nullptr, 0, pending_uninit.kind};
+  fmt_region(rb, sizeof rb, r);
+  report_uninit(pending_uninit.tid, pending_uninit.size, pending_uninit.off, rb, pending_uninit.kind);
+}
+EMU_RT static void check_access(uintptr_t a, size_t size, int is_write, int atomic, int align = 1) {
   if (!sanitizing || !in_fiber) return;
   if ((char*)a >= cur->stack_lo - 4096 && (char*)a < cur->stack_hi) return;  // this thread's locals
+  char buf[3000], rb[200];
+  const char* rw = is_write ? "wrote" : "read";
+  const char* access = is_write ? "write" : "read";
+  // memcheck: a 2-, 4- or 8-byte access needs an aligned address (8-byte ones: 4-aligned here, since a
+  // struct of two floats is copied as one 8-byte access); a GPU faults on it even without a sanitizer
+  if (align && (size == 2 || size == 4 || size == 8) && (a & (size == 2 ? 1 : 3))) {
+    Dl_info di; ElfW(Sym)* sym = nullptr; char what[300];
+    int i = find_region(a);
+    if (i >= 0 && a < regions[i].start + regions[i].size) {
+      fmt_region(rb, sizeof rb, regions[i]);
+      snprintf(what, sizeof what, "byte offset %llu of %s", (unsigned long long)(a - regions[i].start), rb);
+    } else if (dladdr1((void*)a, &di, (void**)&sym, RTLD_DL_SYMENT) && di.dli_sname && di.dli_saddr) {
+      snprintf(what, sizeof what, "byte offset %lld of the __device__ variable `%s`",
+               (long long)(a - (uintptr_t)di.dli_saddr), di.dli_sname);
+    } else {
+      snprintf(what, sizeof what, "address 0x%llx", (unsigned long long)a);
+    }
+    snprintf(buf, sizeof buf, "misaligned address (memcheck: Invalid __global__ %s of size %zu bytes): thread "
+             "(%u,%u,%u) of block (%u,%u,%u) %s %zu bytes at %s, which is not a multiple of %zu. A GPU faults "
+             "here even without a sanitizer (\"misaligned address\"): check the pointer arithmetic and the casts "
+             "(a char* plus an offset cast to int*?)", access, size, cur->tid.x, cur->tid.y, cur->tid.z,
+             block_idx.x, block_idx.y, block_idx.z, rw, size, what, size == 2 ? (size_t)2 : (size_t)4);
+    rep->addr = a; rep->is_write = is_write;
+    san_report(buf);
+  }
   for (int m = 0; m < nmod; ++m) if ((char*)a >= mod_lo[m] && (char*)a < mod_hi[m]) {
-    // the module's own data (__constant__, __device__ variables, literals) unless it is __shared__
+    if ((char*)a >= __start_emu_globals && (char*)a < __stop_emu_globals) {
+      // a __device__ / __constant__ variable: its bounds are its symbol's size
+      Dl_info di; ElfW(Sym)* sym = nullptr;
+      if (dladdr1((void*)a, &di, (void**)&sym, RTLD_DL_SYMENT) && sym && di.dli_saddr && di.dli_sname &&
+          a < (uintptr_t)di.dli_saddr + sym->st_size && a + size > (uintptr_t)di.dli_saddr + sym->st_size) {
+        snprintf(buf, sizeof buf, "out-of-bounds access (memcheck: Invalid __global__ %s of size %zu bytes): "
+                 "thread (%u,%u,%u) of block (%u,%u,%u) %s %zu bytes at byte offset %lld of the __device__ "
+                 "variable `%s` (%llu bytes), past its end", access, size, cur->tid.x, cur->tid.y, cur->tid.z,
+                 block_idx.x, block_idx.y, block_idx.z, rw, size, (long long)(a - (uintptr_t)di.dli_saddr),
+                 di.dli_sname, (unsigned long long)sym->st_size);
+        rep->addr = a; rep->is_write = is_write;
+        san_report(buf);
+      }
+      return;
+    }
+    // the module's own data (literals, the emulator's state) unless it is __shared__
     if (!((char*)a >= __start_emu_shared && (char*)a < __stop_emu_shared)) return;
   }
-  char buf[3000], rb[200];
   int i = find_region(a);
-  const char* rw = is_write ? "wrote" : "read";
   if (i >= 0 && a + size <= regions[i].start + regions[i].size) {
     Region& r = regions[i];
     unsigned long long off = a - r.start;
     if (r.init) {
       if (!is_write || atomic) {
         for (size_t k = 0; k < size; ++k) if (!r.init[off + k]) {
-          fmt_region(rb, sizeof rb, r, off);
-          snprintf(buf, sizeof buf, "thread (%u,%u,%u) of block (%u,%u,%u) read %zu uninitialised bytes at "
-                   "offset %llu of %s (never written since it was allocated%s; like compute-sanitizer's "
-                   "initcheck)", cur->tid.x, cur->tid.y, cur->tid.z, block_idx.x, block_idx.y, block_idx.z,
-                   size, off, rb, r.kind ? " for this block: __shared__ memory starts undefined in every block"
-                   : ": mem_alloc and drv.Out give uninitialised memory");
-          san_report(buf);
+          fmt_region(rb, sizeof rb, r);
+          unsigned t[3] = {cur->tid.x, cur->tid.y, cur->tid.z};
+          // __shared__: maybe a thread writes it later in this barrier interval -- a race, reported as such
+          if (r.kind != 0 && !atomic && smem_race) {
+            if (!pending_uninit.valid)
+              pending_uninit = PendingUninit{1, {t[0], t[1], t[2]}, off, r.size, size, r.kind};
+            break;
+          }
+          report_uninit(t, size, off, rb, r.kind);
         }
       }
       if (is_write) memset(r.init + off, 1, size);
@@ -380,17 +452,18 @@ EMU_RT static void check_access(uintptr_t a, size_t size, int is_write, int atom
           if (!same_warp || c.rwe == warp_epoch[w]) { other = c.rt; kind = "write-after-read"; }
         }
         if (kind) {
-          fmt_region(rb, sizeof rb, r, off + k);
-          char ob[64];
-          if (other >= 0) snprintf(ob, sizeof ob, "thread %d", other); else snprintf(ob, sizeof ob, "other threads");
-          snprintf(buf, sizeof buf, "shared-memory race (%s, like compute-sanitizer's racecheck): thread (%u,%u,%u) "
-                   "of block (%u,%u,%u) %s %s, which %s (linear index) accessed since the last __syncthreads()%s",
-                   kind, cur->tid.x, cur->tid.y, cur->tid.z, block_idx.x, block_idx.y, block_idx.z, rw, rb, ob,
-                   same_warp ? "; both are lanes of the same warp, and since Volta (sm_70) the lanes of a warp are "
-                   "not implicitly synchronous: a missing __syncthreads() or __syncwarp() (the old `volatile` "
-                   "warp-synchronous idiom is such a race: put __syncwarp() between its steps or use "
-                   "__shfl_down_sync)" : " (a missing __syncthreads()? within a warp, a missing __syncwarp(): "
-                   "the old `volatile` warp-synchronous idiom is such a race)");
+          fmt_region(rb, sizeof rb, r);
+          char ob[96];
+          if (other >= 0) { unsigned o[3]; tid_of(other, o); snprintf(ob, sizeof ob, "thread (%u,%u,%u)", o[0], o[1], o[2]); }
+          else snprintf(ob, sizeof ob, "other threads");
+          snprintf(buf, sizeof buf, "shared-memory race (racecheck: %s hazard): thread (%u,%u,%u) of block "
+                   "(%u,%u,%u) %s byte %llu of %s, which %s %s since the last barrier%s",
+                   kind, cur->tid.x, cur->tid.y, cur->tid.z, block_idx.x, block_idx.y, block_idx.z, rw,
+                   (unsigned long long)(off + k), rb, ob, strcmp(kind, "write-after-read") == 0 ? "read" : "wrote",
+                   same_warp ? ". Both are lanes of the same warp, and since Volta (sm_70) the lanes of a warp are "
+                   "not implicitly synchronous: a missing __syncwarp() (the old `volatile` warp-synchronous "
+                   "idiom is such a race: put __syncwarp() between its steps or use __shfl_down_sync)" :
+                   ": a missing __syncthreads() between the write and the read?");
           san_report(buf);
         }
         if (is_write) { c.wt = t; c.we = block_epoch; c.wwe = warp_epoch[w]; }
@@ -405,22 +478,23 @@ EMU_RT static void check_access(uintptr_t a, size_t size, int is_write, int atom
     return;
   }
   // out of bounds of every known buffer: name the nearest one
-  int j = i; long long past = 0; const char* dir = "past the end of";
-  if (i >= 0 && a >= regions[i].start + regions[i].size) past = (long long)(a + size - regions[i].start - regions[i].size);
-  else if (i >= 0) past = (long long)(a + size - regions[i].start - regions[i].size);  // straddles the end
+  int j = i; long long past = 0; const char* dir = "past its end";
+  if (i >= 0) past = (long long)(a + size - regions[i].start - regions[i].size);  // beyond, or straddles the end
   if (i + 1 < nregions && (i < 0 || (unsigned long long)(regions[i + 1].start - a) < (unsigned long long)past)) {
-    j = i + 1; past = (long long)(regions[j].start - a); dir = "before the start of";
+    j = i + 1; past = (long long)(regions[j].start - a); dir = "before its start";
   }
   if (j >= 0 && past <= (long long)(1 << 20)) {
-    fmt_region(rb, sizeof rb, regions[j], 0);
-    snprintf(buf, sizeof buf, "out-of-bounds access: thread (%u,%u,%u) of block (%u,%u,%u) %s %zu bytes %lld "
-             "bytes %s %s (%llu bytes)", cur->tid.x, cur->tid.y, cur->tid.z, block_idx.x, block_idx.y,
-             block_idx.z, rw, size, past, dir, regions[j].kind ? kKind[regions[j].kind] : rb, regions[j].size);
+    fmt_region(rb, sizeof rb, regions[j]);
+    long long off = (long long)a - (long long)regions[j].start;
+    snprintf(buf, sizeof buf, "out-of-bounds access (memcheck: Invalid %s %s of size %zu bytes): thread "
+             "(%u,%u,%u) of block (%u,%u,%u) %s %zu bytes at byte offset %lld of %s, %lld bytes %s. A missing "
+             "`if (i < n)` guard, or an index computed wrongly?", space_of(regions[j].kind), access, size,
+             cur->tid.x, cur->tid.y, cur->tid.z, block_idx.x, block_idx.y, block_idx.z, rw, size, off, rb, past, dir);
   } else {
-    snprintf(buf, sizeof buf, "illegal address: thread (%u,%u,%u) of block (%u,%u,%u) %s %zu bytes at 0x%llx, "
-             "which is not device memory (no mem_alloc / drv.In / drv.Out buffer there; a host pointer or a "
-             "wild pointer?)", cur->tid.x, cur->tid.y, cur->tid.z, block_idx.x, block_idx.y, block_idx.z, rw,
-             size, (unsigned long long)a);
+    snprintf(buf, sizeof buf, "illegal address (memcheck: Invalid __global__ %s of size %zu bytes): thread "
+             "(%u,%u,%u) of block (%u,%u,%u) %s %zu bytes at 0x%llx, which is not device memory (no mem_alloc / "
+             "drv.In / drv.Out buffer there): @HOSTHINT", access, size, cur->tid.x, cur->tid.y, cur->tid.z,
+             block_idx.x, block_idx.y, block_idx.z, rw, size, (unsigned long long)a);
   }
   rep->addr = a; rep->is_write = is_write;
   san_report(buf);
@@ -442,12 +516,12 @@ EMU_RT void __asan_handle_no_return() {}
 EMU_RT void __asan_before_dynamic_init(const char*) {}
 EMU_RT void __asan_after_dynamic_init() {}
 EMU_RT void* __asan_memcpy(void* d, const void* s, size_t n) {
-  __emu::check_access((uintptr_t)s, n, 0, 0); __emu::check_access((uintptr_t)d, n, 1, 0); return memcpy(d, s, n);
+  __emu::check_access((uintptr_t)s, n, 0, 0, 0); __emu::check_access((uintptr_t)d, n, 1, 0, 0); return memcpy(d, s, n);
 }
 EMU_RT void* __asan_memmove(void* d, const void* s, size_t n) {
-  __emu::check_access((uintptr_t)s, n, 0, 0); __emu::check_access((uintptr_t)d, n, 1, 0); return memmove(d, s, n);
+  __emu::check_access((uintptr_t)s, n, 0, 0, 0); __emu::check_access((uintptr_t)d, n, 1, 0, 0); return memmove(d, s, n);
 }
-EMU_RT void* __asan_memset(void* d, int c, size_t n) { __emu::check_access((uintptr_t)d, n, 1, 0); return memset(d, c, n); }
+EMU_RT void* __asan_memset(void* d, int c, size_t n) { __emu::check_access((uintptr_t)d, n, 1, 0, 0); return memset(d, c, n); }
 // device-side assert(): report like CUDA's "device-side assert triggered" (then the child exits)
 EMU_RT void __assert_fail(const char* expr, const char* file, unsigned line, const char* fn) throw() {
   __emu::where();
@@ -461,7 +535,9 @@ EMU_RT void __trap() { __assert_fail("__trap()", "kernel", 0, "__trap"); }
 
 namespace __emu {
 // ------------------------------------------------------------------------------------- barriers, warps
+EMU_RT static void early_return() { if (cur && in_fiber) cur->early = 1; }
 EMU_RT static int block_barrier(int kind, int pred) {
+  cur->site = __builtin_return_address(0);
   cur->op = kind; cur->val = (unsigned long long)pred; cur->state = AT_BLOCK_BAR;
   yield();
   return (int)cur->result;
@@ -631,7 +707,7 @@ EMU_RT static int find_module(struct dl_phdr_info* info, size_t, void*) {
 EMU_RT static void start_block(int n) {
   size_t ssize = (size_t)(__stop_emu_shared - __start_emu_shared);
   if (sanitizing) {
-    block_epoch = 1; memset(warp_epoch, 0, sizeof warp_epoch);
+    block_epoch = 1; memset(warp_epoch, 0, sizeof warp_epoch); pending_uninit.valid = 0;
     memset(__start_emu_shared, 0xFF, ssize);  // poison: fresh __shared__ memory is undefined
     if (dyn_smem_size) memset(dyn_smem, 0xFF, dyn_smem_size);
     memset(smem_init, 0, ssize + dyn_smem_size);
@@ -641,12 +717,51 @@ EMU_RT static void start_block(int n) {
     Fiber& f = fibers[t];
     f.tid = {(unsigned)(t % block_dim.x), (unsigned)(t / block_dim.x % block_dim.y),
              (unsigned)(t / (block_dim.x * block_dim.y))};
-    f.lin = t; f.state = RUNNABLE;
+    f.lin = t; f.state = RUNNABLE; f.early = 0; f.site = nullptr;
     f.stack_lo = stacks + (size_t)t * (stack_bytes + 4096) + 4096;
     f.stack_hi = f.stack_lo + stack_bytes;
     fiber_init(f);
     order[t] = t;
   }
+}
+// synccheck: every thread still running must reach the same __syncthreads(). The CUDA Programming Guide
+// allows __syncthreads() in conditional code only if the condition evaluates identically across the
+// block; threads that have exited (a `return` of the kernel, the guard-and-return idiom) do not count.
+// A thread that ran off the end of the kernel while others wait here passed this barrier by.
+EMU_RT static void check_barrier(int n) {
+  int first = -1, passer = -1, other_site = -1, waiting = 0, passers = 0;
+  for (int t = 0; t < n; ++t) {
+    Fiber& f = fibers[t];
+    if (f.state == AT_BLOCK_BAR) {
+      ++waiting;
+      if (first < 0) first = t;
+      else if (f.site != fibers[first].site && other_site < 0) other_site = t;
+    } else if (f.state == DONE && !f.early) {
+      ++passers;
+      if (passer < 0) passer = t;
+    }
+  }
+  if (passer < 0 && other_site < 0) return;
+  char buf[3000]; unsigned a[3], b[3];
+  tid_of(first, a); tid_of(passer >= 0 ? passer : other_site, b);
+  if (passer >= 0)
+    snprintf(buf, sizeof buf, "barrier error (synccheck: Divergent thread(s) in block): in block (%u,%u,%u), %d "
+             "threads wait at a __syncthreads() (e.g. thread (%u,%u,%u)) that %d threads, still running, passed by "
+             "and then finished the kernel (e.g. thread (%u,%u,%u)). A __syncthreads() in conditional code is "
+             "allowed only if the condition evaluates identically across the whole thread block; threads that "
+             "have exited (`return` before the barrier: the guard-and-return idiom) do not count. Move the "
+             "barrier out of the branch (or the loop whose trip count differs between threads)",
+             block_idx.x, block_idx.y, block_idx.z, waiting, a[0], a[1], a[2], passers, b[0], b[1], b[2]);
+  else
+    snprintf(buf, sizeof buf, "barrier error (synccheck: Divergent thread(s) in block): in block (%u,%u,%u), "
+             "thread (%u,%u,%u) and thread (%u,%u,%u) wait at two different __syncthreads() calls. All threads of "
+             "a block must reach the same barrier (a __syncthreads() in conditional code is allowed only if the "
+             "condition evaluates identically across the whole thread block)", block_idx.x, block_idx.y,
+             block_idx.z, a[0], a[1], a[2], b[0], b[1], b[2]);
+  cur = nullptr; rep->tid[0] = a[0]; rep->tid[1] = a[1]; rep->tid[2] = a[2];
+  rep->bid[0] = block_idx.x; rep->bid[1] = block_idx.y; rep->bid[2] = block_idx.z;
+  snprintf(rep->msg, sizeof rep->msg, "%s", buf);
+  die(ST_SANITIZER);
 }
 EMU_RT static void run_block(int n) {
   nthreads_cur = n;
@@ -670,10 +785,11 @@ EMU_RT static void run_block(int n) {
       int s = fibers[t].state;
       done += s == DONE; at_block += s == AT_BLOCK_BAR; at_warp += s == AT_WARP_BAR;
     }
-    if (done == n) return;
+    if (done == n) { if (sanitizing) flush_pending_uninit(); return; }
     if (at_warp && release_warps(n)) continue;
     if (at_block > 0 && at_block + done == n) {
       // Volta+: the barrier counts the threads that have not exited
+      if (sanitizing) { flush_pending_uninit(); check_barrier(n); }
       int count = 0, all = 1, any = 0;
       for (int t = 0; t < n; ++t) if (fibers[t].state == AT_BLOCK_BAR) { int p = (int)fibers[t].val; count += p; all &= p; any |= p; }
       for (int t = 0; t < n; ++t) if (fibers[t].state == AT_BLOCK_BAR) {

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from book.files import write_text_atomic
 
 _ENTRY = re.compile(r"Compiling entry function '(\w+)' for '(sm_\d+)'")
 _USED = re.compile(r"Used (\d+) registers(?:, used \d+ barriers)?(?:, (\d+) bytes smem)?")
@@ -85,7 +86,5 @@ def resource_usage(cu_file: Any, arch: str = "sm_90", cache_dir: Any = None) -> 
     rows = parse_resource_usage(proc.stdout + proc.stderr)
     for r in rows:
         r["file"] = cu_file.name
-    tmp_json = cached.with_name(f"{cached.name}.{os.getpid()}.part")  # unique per writer
-    tmp_json.write_text(json.dumps(rows))
-    tmp_json.replace(cached)
+    write_text_atomic(cached, json.dumps(rows))
     return rows

@@ -66,13 +66,16 @@ def install() -> dict[str, types.ModuleType]:
                         mem_host_register_flags=types.SimpleNamespace(DEVICEMAP=2),
                         host_alloc_flags=types.SimpleNamespace(DEVICEMAP=2, PORTABLE=1))  # fmt: skip
     driver_attrs.update(get_version=lambda: (12, 0, 0), get_driver_version=lambda: 12000,
-                        MemoryError=MemoryError, mem_alloc_like=emulator.mem_alloc_like)  # fmt: skip
+                        MemoryError=emulator.MemoryError, mem_alloc_like=emulator.mem_alloc_like)  # fmt: skip
     driver = _module("pycuda.driver", **driver_attrs)
     device = drv.Device(0)
     context = device.make_context()
     autoinit = _module("pycuda.autoinit", device=device, context=context)
     compiler = _module(
-        "pycuda.compiler", SourceModule=emulator.SourceModule, DynamicSourceModule=emulator.SourceModule
+        "pycuda.compiler",
+        SourceModule=emulator.SourceModule,
+        DynamicSourceModule=emulator.SourceModule,
+        CompileError=emulator.CompileError,
     )
     ga = _module("pycuda.gpuarray", **{k: v for k, v in vars(gpuarray).items() if not k.startswith("__")})
     ew = _module("pycuda.elementwise", ElementwiseKernel=elementwise.ElementwiseKernel,

@@ -1,4 +1,5 @@
-"""Issue 14, findings 1-7: one test per gap the earlier tests did not reproduce (chapter 03's emulator)."""
+"""The emulator's coverage of CUDA and PyCUDA: process-killing faults, shared memory, spin-waits, races, intrinsics,
+parameter packing, half precision, cooperative groups, templates, dynamic parallelism (chapter 03)."""
 
 import numpy as np
 import pytest
@@ -67,7 +68,7 @@ def run(mod, name, *args, **kw):
     mod.get_function(name)(*args, **kw)
 
 
-# finding 1: process killers (each launch runs in a forked child)
+# process killers (each launch runs in a forked child)
 def test_file_scope_extern_shared(mod):
     o = np.zeros(64, np.float32)
     run(mod, "usedyn", drv.Out(o), shared=256)
@@ -85,7 +86,7 @@ def test_large_local_array_fits(mod):
     assert x[0] == 19999
 
 
-# finding 2: hangs
+# hangs
 def test_grid_limit_checked_like_cuda(mod):
     with pytest.raises(LogicError, match="grid"):
         run(mod, "setint", drv.Out(np.zeros(1, np.int32)), np.int32(1), grid=(2**31, 1))
@@ -104,7 +105,7 @@ def test_spin_wait_on_a_flag_of_another_block_is_stopped_with_an_explanation(mod
         assert out[0] == 1
 
 
-# finding 3: bugs that a fixed order would hide
+# bugs that a fixed order would hide
 def test_static_shared_does_not_survive_a_launch(mod):
     emulator.configure(sanitize=True)
     o = np.zeros(4, np.float32)
@@ -114,10 +115,13 @@ def test_static_shared_does_not_survive_a_launch(mod):
 
 
 def test_missing_syncthreads_with_a_lower_producer_is_reported(mod):
+    emulator.configure(sanitize=False)
     o = np.zeros(64, np.float32)
     run(mod, "nosync", drv.Out(o))  # thread 0 happens to run first without the sanitizer: all 42
     emulator.configure(sanitize=True)
-    with pytest.raises(SanitizerError, match="race|uninitialised"):  # s[0]: a constant index, still seen
+    with pytest.raises(
+        SanitizerError, match="race"
+    ):  # s[0]: a constant index, still seen; whatever the order
         run(mod, "nosync", drv.Out(o))
 
 
@@ -140,7 +144,7 @@ def test_thread_order_is_random_in_sanitizer_mode():
     assert sorted(o) == list(range(64)) and list(o) != list(range(64))
 
 
-# finding 5: argument packing as PyCUDA does it
+# argument packing as PyCUDA does it
 def test_float32_for_an_int_parameter_warns(mod):
     o = np.zeros(1, np.int32)
     with pytest.warns(emulator.PyCudaCompatWarning, match="signed integer"):
@@ -154,7 +158,7 @@ def test_fortran_order_warns(mod):
         run(mod, "setint", drv.InOut(a), np.int32(3), block=(1, 1, 1))
 
 
-# finding 6: coverage of CUDA C and of the driver API
+# coverage of CUDA C and of the driver API
 def test_intrinsics_vector_types_and_atomics(mod):
     o, u = np.zeros(32, np.float32), np.zeros(64, np.uint32)
     run(mod, "misc", drv.Out(o), drv.InOut(u), block=(32, 1, 1))
@@ -192,7 +196,7 @@ def test_driver_api_surface():
     assert (drv.from_device(d1, (8,), np.float32) == 0).all()
 
 
-# finding 7: speed (a barrier per step; the issue measured 3.3 s for 1e6 before the hand-written switch)
+# speed (a barrier per step; the issue measured 3.3 s for 1e6 before the hand-written switch)
 def test_barrier_heavy_reduce_is_fast():
     import time
 
@@ -232,7 +236,7 @@ __global__ void ptr(float* out) {
     assert (o == 1).all()
 
 
-# finding 6 (continued): __half, cooperative groups, complex numbers, textures, PyCUDA's generated kernels
+# __half, cooperative groups, complex numbers, textures, PyCUDA's generated kernels
 HALF_SRC = r"""
 #include <cuda_runtime.h>
 #include <cuda_fp16.h>
