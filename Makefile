@@ -71,10 +71,11 @@ lint: $(STAMP)
 
 # Unit tests and every notebook, TEST_WORKERS pytest-xdist workers of one thread each (a notebook's cells
 # stay together on one worker: --dist loadscope). The stored outputs were written with the machine's own
-# instruction set and 2 threads, so this already checks them under another thread count.
+# instruction set and 2 threads, so this already checks them under another thread count. The offline
+# data set comes first (`make data`: fetched once, then only verified).
 TEST_WORKERS ?= 2
-test: book sysdeps lint
-	OMP_NUM_THREADS=1 BOOK_MODE=quick $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope \
+test: book sysdeps lint data
+	OMP_NUM_THREADS=1 BOOK_MODE=quick BOOK_DATA_DIR=$(DATA_DIR) $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope \
 	  tests $(NB) --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
 
 # The stored outputs must validate on other machines too: re-run the chapters whose outputs come from

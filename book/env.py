@@ -13,10 +13,12 @@ import os
 import platform
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 import torch
 
 MODES = ("quick", "full")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ class RunConfig:
     def full(self) -> bool:
         return self.mode == "full"
 
-    def pick(self, quick, full, smoke=None):
+    def pick(self, quick: T, full: T, smoke: T | None = None) -> T:
         """``quick`` in quick mode, ``full`` in full mode; in a smoke run ``smoke`` (default: ``quick``).
 
         A smoke run (``BOOK_MODE=full BOOK_SMOKE=1``) takes every full-mode branch (device, AMP, loader

@@ -143,7 +143,7 @@ class ResNet(nn.Module):
 
     def __init__(
         self,
-        layers=(2, 2, 2, 2),
+        layers: tuple[int, ...] = (2, 2, 2, 2),
         num_classes: int = 1000,
         stem: str = "imagenet",
         in_channels: int | None = None,

@@ -220,7 +220,7 @@ def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = Non
     numeric = [all(isinstance(r.get(c), (int, float)) or r.get(c) is None for r in rows) for c in columns]
     widths = [max(len(str(c)), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
 
-    def line(values):
+    def line(values: list[str]) -> str:
         return "  ".join(
             v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)
         ).rstrip()
