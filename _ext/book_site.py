@@ -172,8 +172,7 @@ def _run_locally_page(app):
 数据加载、图和练习的检查都在仓库里。所以要下载整个仓库。</p>
 <ol>
 <li><p><strong>下载仓库</strong>：<code>git clone {repo}</code>，或者下载 ZIP 压缩包
-<a class="reference external" href="{zip_url}">{zip_url}</a> 并解压。
-课程服务器上也有离线副本（向助教索取）。</p></li>
+<a class="reference external" href="{zip_url}">{zip_url}</a> 并解压。</p></li>
 <li><p><strong>安装</strong>（需要 Python 3.11）：在仓库根目录 <code>{name}/</code> 里运行</p>
 <div class="highlight"><pre>python3.11 -m venv .venv
 .venv/bin/pip install -r requirements.txt
@@ -184,13 +183,16 @@ def _run_locally_page(app):
 <li><p><strong>打开笔记本</strong>：<code>.venv/bin/jupyter lab chapters/</code>，
 或者在 VS Code 里打开 <code>.ipynb</code> 并选择 <code>.venv</code> 的 Python 作为 Jupyter 内核。
 每一页右上角的下载按钮 (<code>.ipynb</code>) 下载的就是 <code>chapters/</code> 里的同一个文件。</p></li>
-<li><p><strong>数据</strong>：联网时第一次运行会自动下载 MNIST / CIFAR-10；离线时把课程的数据文件夹放在仓库旁边
-（<code>../shared/data</code>），或用环境变量 <code>BOOK_DATA_DIR</code> 指向它。</p></li>
+<li><p><strong>数据</strong>：联网时第一次运行会自动下载 MNIST / CIFAR-10 到仓库的 <code>data/</code>；
+离线时把课程的数据文件夹复制到 <code>data/</code>，或用环境变量 <code>BOOK_DATA_DIR</code> 指向它。</p></li>
 <li><p><strong>模式</strong>：没有 GPU 时笔记本自动用 quick 模式（小数据、少轮数，几分钟跑完）；
 有 CUDA GPU 时用 full 模式。第一个输出会写明当前模式和设备。</p></li>
 </ol>
 </section>
 """
+    # a line break inside a Chinese sentence would show as a space
+    body = re.sub(r"(?<=[\u3000-\u9fff\uff00-\uffef])\n(?=[^\s<])", "", body)
+    body = re.sub(r"\n(?=[\u3000-\u9fff\uff00-\uffef])", "", body)
     yield RUN_LOCALLY, {"title": "在本地运行 (run locally)", "body": body}, "page.html"
 
 
