@@ -31,6 +31,7 @@ from pathlib import Path
 import torch
 
 from .data import DatasetUnavailable, _help, check_md5, data_root, download, extract, verify_manifest
+from .files import atomic_path
 from .paths import cache_dir
 
 TINY_URLS = ["http://cs231n.stanford.edu/tiny-imagenet-200.zip"]
@@ -101,11 +102,17 @@ def read_val_annotations(root: str | os.PathLike) -> list[tuple[str, str]]:
     return rows
 
 
-def validated_val_annotations(root: str | os.PathLike) -> list[tuple[str, str]]:
-    """:func:`read_val_annotations`, after checking every line; raise naming the bad ones (ch. 06).
+def validated_val_annotations(
+    root: str | os.PathLike, counts: Mapping[str, int] | None = None
+) -> list[tuple[str, str]]:
+    """:func:`read_val_annotations`, after checking every line and the whole; raise naming the bad
+    ones (ch. 06).
 
     Each line must have a plain file name (no folder, no ``..``), a wnid listed in ``wnids.txt``, and
-    name each file once; so no move can leave ``val/``, land on its own source, or invent a class.
+    name each file once; so no move can leave ``val/``, land on its own source, or invent a class. And
+    the file must be complete: as many lines as validation images (:func:`expected_counts`), every class
+    of ``wnids.txt`` (train's classes) present, and no image in ``val/`` without its line; else the
+    validation set would be silently smaller, with another class list than train's.
     """
     root = Path(root)
     known = set(read_wnids(root))
@@ -134,14 +141,43 @@ def validated_val_annotations(root: str | os.PathLike) -> list[tuple[str, str]]:
             f"{root / 'val' / 'val_annotations.txt'} has {len(bad)} bad line(s): {shown}. "
             "Nothing was moved. Restore the file from the official archive (tiny-imagenet-200.zip)."
         )
+    _check_val_complete(root, rows, known, expected_counts(root, counts)["val"])
     return rows
 
 
-def reorganize_val(root: str | os.PathLike) -> dict[str, int]:
+def _check_val_complete(root: Path, rows: list[tuple[str, str]], wnids: set[str], want: int) -> None:
+    """Refuse annotations with lines missing: name the unlisted images and the classes without any."""
+    listed = {name for name, _ in rows}
+    val = root / "val"
+    on_disk = set()
+    for folder in [val / "images", *(val / w for w in sorted(wnids))]:
+        if folder.is_dir():
+            on_disk.update(p.name for p in folder.iterdir() if p.is_file())
+    unlisted = sorted(on_disk - listed)
+    absent = sorted(wnids - {wnid for _, wnid in rows})
+    if len(rows) == want and not unlisted and not absent:
+        return
+    parts = [f"it lists {len(rows)} images, expected {want}"]
+    if unlisted:
+        shown = ", ".join(unlisted[:5]) + (f" and {len(unlisted) - 5} more" if len(unlisted) > 5 else "")
+        parts.append(f"{len(unlisted)} image(s) in val/ have no line: {shown}")
+    if absent:
+        shown = ", ".join(absent[:5]) + (f" and {len(absent) - 5} more" if len(absent) > 5 else "")
+        parts.append(
+            f"{len(absent)} class(es) of wnids.txt have no validation image, so val's class list "
+            f"would differ from train's: {shown}"
+        )
+    raise DatasetUnavailable(
+        f"{val / 'val_annotations.txt'} is incomplete ({'; '.join(parts)}). Nothing was moved. Restore "
+        "the file from the official archive (tiny-imagenet-200.zip)."
+    )
+
+
+def reorganize_val(root: str | os.PathLike, counts: Mapping[str, int] | None = None) -> dict[str, int]:
     """Move ``val/images/<file>`` to ``val/<wnid>/<file>`` as the notes' ``tinyimagenet.sh`` does (ch. 06).
 
-    Every line of ``val_annotations.txt`` is checked before anything moves
-    (:func:`validated_val_annotations`). Idempotent and safe to interrupt: every move is one
+    Every line of ``val_annotations.txt``, and that no line is missing, is checked before anything
+    moves (:func:`validated_val_annotations`; ``counts`` as for :class:`TinyImageNet`). Idempotent and safe to interrupt: every move is one
     ``os.replace`` (atomic on one file system), so a file is always either still in ``images/`` or
     already in its class folder, never lost or half-copied; running it again finishes what an
     interrupted run left. ``val/images`` is removed only once empty.
@@ -150,7 +186,7 @@ def reorganize_val(root: str | os.PathLike) -> dict[str, int]:
     root = Path(root)
     val = root / "val"
     src_dir = val / "images"
-    rows = validated_val_annotations(root)
+    rows = validated_val_annotations(root, counts)
     for name, wnid in rows:  # the checks above make this impossible; a move must never hit its source
         src, dst = src_dir / name, val / wnid / name
         if src.resolve() == dst.resolve() or dst.resolve().parent.parent != val.resolve():
@@ -229,12 +265,7 @@ class TinyImageNet(torch.utils.data.Dataset):
                 )
         else:
             val = self.root / "val"
-            rows = validated_val_annotations(self.root)
-            if len(rows) != want["val"]:
-                raise DatasetUnavailable(
-                    f"{val / 'val_annotations.txt'} lists {len(rows)} images, expected {want['val']}. "
-                    "Restore it from the official archive (tiny-imagenet-200.zip)."
-                )
+            rows = validated_val_annotations(self.root, want)  # complete, consistent with wnids.txt
             missing = []
             for name, wnid in sorted(rows):
                 for f in (val / "images" / name, val / wnid / name):
@@ -328,9 +359,7 @@ def make_fake_archive(zip_path: str | os.PathLike, **kwargs: int) -> Path:
     zip_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         folder = make_fake_tiny_imagenet(tmp, **kwargs)
-        part = zip_path.with_name(zip_path.name + ".part")
-        with zipfile.ZipFile(part, "w", zipfile.ZIP_STORED) as z:
+        with atomic_path(zip_path) as part, zipfile.ZipFile(part, "w", zipfile.ZIP_STORED) as z:
             for f in sorted(folder.rglob("*")):
                 z.write(f, f.relative_to(tmp).as_posix())
-        os.replace(part, zip_path)
     return zip_path

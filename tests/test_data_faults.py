@@ -374,7 +374,11 @@ def test_tiny_imagenet_counts(tiny):
     (tiny / tin.COUNTS_FILE).unlink()
     with pytest.raises(data.DatasetUnavailable, match="lists 3 classes, expected 200"):
         tin.TinyImageNet(tiny, "val")
-    assert len(tin.TinyImageNet(tiny, "val", counts={"classes": 3, "train_per_class": 4, "val": 5})) == 5
+    explicit = {"classes": 3, "train_per_class": 4, "val": 5}
+    with pytest.raises(data.DatasetUnavailable, match="have no line: val_0.JPEG"):  # its image is there
+        tin.TinyImageNet(tiny, "val", counts=explicit)
+    (tiny / "val" / "images" / lines[0].split()[0]).unlink()  # a consistent smaller set, declared so
+    assert len(tin.TinyImageNet(tiny, "val", counts=explicit)) == 5
 
 
 # ----------------------------------------------------------------------------- damage of the right size

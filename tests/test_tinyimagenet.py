@@ -113,3 +113,27 @@ def test_resnet50_fallback_when_offline(monkeypatch):
     assert model.fc.out_features == 7
     model, message = models.resnet50_for_finetune(3, pretrained=False)
     assert message.startswith("random") and model.fc.out_features == 3
+
+
+def test_val_annotations_with_missing_lines_are_refused_naming_them(tmp_path):
+    folder = tin.make_fake_tiny_imagenet(tmp_path, n_classes=3, n_train=2, n_val=3, size=8)
+    notes = folder / "val" / "val_annotations.txt"
+    lines = notes.read_text().splitlines()
+    wnids = tin.read_wnids(folder)
+    dropped = [line for line in lines if line.split("\t")[1] == wnids[0]]  # one class's 3 lines
+    notes.write_text("\n".join(line for line in lines if line not in dropped) + "\n")
+    before = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*"))
+    for load in (tin.reorganize_val, lambda f: tin.TinyImageNet(f, "val")):
+        with pytest.raises(data.DatasetUnavailable, match="is incomplete") as e:
+            load(folder)
+        msg = str(e.value)
+        assert "lists 6 images, expected 9" in msg
+        assert all(line.split("\t")[0] in msg for line in dropped)  # the unlisted images, by name
+        assert f"differ from train's: {wnids[0]}" in msg  # the class that would vanish
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")) == before  # nothing moved
+    # one line missing of one class: still refused, naming the one image
+    notes.write_text("\n".join(lines[1:]) + "\n")
+    with pytest.raises(
+        data.DatasetUnavailable, match=rf"1 image\(s\) in val/ have no line: {lines[0].split()[0]}"
+    ):
+        tin.reorganize_val(folder)
