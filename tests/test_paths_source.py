@@ -5,12 +5,20 @@ import os
 import pytest
 
 import book
-from book import paths
+from book import paths, source
 from book.source import cuda_kernel_source, python_source
 
 
 def test_root_is_the_repository():
     assert (paths.ROOT / "book" / "__init__.py").is_file() and (paths.ROOT / "_toc.yml").is_file()
+
+
+def test_a_checkout_reads_the_kernels_from_the_repository_folder():
+    """Readers edit ``cuda_src/`` of the repository; the installed copy is only for ``pip install``
+    (tests/test_packaging.py builds a wheel for that case)."""
+    assert paths.CHECKOUT
+    assert paths.CUDA_SRC == paths.ROOT / "cuda_src" and any(paths.CUDA_SRC.glob("*.cu"))
+    assert source.CUDA_DIR == paths.CUDA_SRC
 
 
 def test_environment_overrides(tmp_path, monkeypatch):
