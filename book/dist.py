@@ -129,30 +129,63 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _port_table(port: int) -> set[str] | None:
+    """The TCP states of the sockets on ``port`` in the kernel's tables (Linux ``/proc/net/tcp*``; None
+    elsewhere). ``0A`` = listening, ``06`` = TIME_WAIT (a closed connection); a socket that is only
+    bound is in no table."""
+    states, seen = set(), False
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        seen = True
+        for row in rows:
+            cols = row.split()
+            if len(cols) >= 4 and int(cols[1].rsplit(":", 1)[1], 16) == port:
+                states.add(cols[3])
+    return states if seen else None
+
+
 def check_port(port: int) -> None:
-    """Raise :class:`PortInUseError` if ``port`` is taken: torchrun would wait for it (chapter 07)."""
+    """Raise :class:`PortInUseError` if ``port`` is taken: torchrun would wait for it (chapter 07).
+
+    Taken: a program listens on it (even one that never accepts or answers), or has bound it without
+    listening (also with ``SO_REUSEADDR``). Every probe is bounded: the kernel's socket table, a
+    connect with a 1 s timeout, and a bind without ``SO_REUSEADDR`` (which any other binding blocks;
+    connections in TIME_WAIT alone do not count, as torchrun can reuse their port).
+    """
     if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
         raise ValueError(f"port={port!r}: use a TCP port number 1..65535, or port=None to pick a free one")
-    taken = None
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.settimeout(1.0)
-        if s.connect_ex(("127.0.0.1", port)) == 0:
-            taken = "a program is listening on it"
-    if taken is None:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                s.bind(("", port))
-            except OSError as e:
-                if e.errno != errno.EADDRINUSE:
-                    raise
-                taken = "it is bound by another program"
+    taken = _probe_port(port)
     if taken is not None:
         raise PortInUseError(
             f"port {port} is already in use ({taken}); torchrun's rendezvous would wait for it until "
             "its timeout. Pass port=None to let launch pick a free port, or stop the other job "
-            f"(e.g. `ss -ltnp | grep :{port}` shows which process holds it)."
+            f"(e.g. `ss -tanp | grep :{port}` shows which process holds it)."
         )
+
+
+def _probe_port(port: int) -> str | None:
+    """None if ``port`` is free, else how it is held."""
+    table = _port_table(port)
+    if table is not None and "0A" in table:
+        return "a program is listening on it"
+    if table is None:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.settimeout(1.0)
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return "a program is listening on it"
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("", port))  # no SO_REUSEADDR: any other socket bound to the port blocks this
+        except OSError as e:
+            if e.errno != errno.EADDRINUSE:
+                raise
+            if table is not None and table and table <= {"06"}:
+                return None  # only closed connections waiting out TIME_WAIT
+            return "a program has bound it" + (" without listening" if table is not None else "")
+    return None
 
 
 def torchrun_command(

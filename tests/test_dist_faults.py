@@ -1,4 +1,4 @@
-"""book.dist under faults (issue 13): a killed launcher, a rank killed by a signal, a taken port,
+"""book.dist under faults: a killed launcher, a rank killed by a signal, a taken port,
 bad arguments, and job folders left by a killed run. Each test injects the fault on purpose."""
 
 import os
@@ -150,7 +150,7 @@ def test_torchrun_failures_parser():
 
 
 def test_taken_port_fails_fast_with_a_clear_message(tmp_path):
-    # Before: torchrun's rendezvous waited on the taken port until the launcher's full timeout.
+    # torchrun's rendezvous would wait on a taken port until the launcher's full timeout
     script = write(tmp_path, "ok.py", "print('never started')\n")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -161,6 +161,48 @@ def test_taken_port_fails_fast_with_a_clear_message(tmp_path):
             bdist.launch(script, nproc=2, timeout=60, port=port)
         assert time.perf_counter() - t0 < 5
     assert run_folders() == []
+
+
+@pytest.mark.parametrize("reuse", [False, True], ids=["plain", "SO_REUSEADDR"])
+@pytest.mark.parametrize("how", ["bound, not listening", "listening, never answering"])
+def test_every_kind_of_taken_port_is_refused_at_once_naming_it(how, reuse):
+    with socket.socket() as s:
+        if reuse:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        peers = []
+        if how.startswith("listening"):
+            s.listen(0)  # never accepts: with its backlog full, a connect would hang
+            for _ in range(3):
+                c = socket.socket()
+                c.setblocking(False)
+                c.connect_ex(("127.0.0.1", port))
+                peers.append(c)
+        t0 = time.perf_counter()
+        try:
+            with pytest.raises(bdist.PortInUseError, match=f"port {port} is already in use") as e:
+                bdist.check_port(port)
+        finally:
+            for c in peers:
+                c.close()
+        assert time.perf_counter() - t0 < 3
+        assert ("listening on it" if how.startswith("listening") else "bound it") in str(e.value)
+
+
+def test_a_port_with_only_closed_connections_is_free():
+    """TIME_WAIT after a finished job must not make a port look taken (torchrun can reuse it)."""
+    with socket.socket() as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port), timeout=5)
+        conn, _ = server.accept()
+        conn.close()  # the server side closes first: its end of the port goes to TIME_WAIT
+        time.sleep(0.05)
+        client.close()
+    bdist.check_port(port)  # no error
 
 
 @pytest.mark.parametrize("nproc", [0, -1, 1.5, True, "2"])
