@@ -9,7 +9,7 @@ off, % of cuBLAS); softmax (vs ``torch.softmax``), histogram and scan bandwidth.
 >= 85 % and the best reduction >= 80 % of copy bandwidth; the best teaching SGEMM >= 50 % of cuBLAS.
 Results go through ``book.results.write`` (provenance: GPU, driver, versions, date, commit, command).
 ``--smoke`` runs the same code on the emulator at tiny sizes; its numbers measure the CPU and mean
-nothing, and ``book.results`` keeps them out of the committed ``results/`` (see BOOK_RESULTS_DIR).
+nothing, and ``book.results`` keeps them out of ``results/`` (see BOOK_RESULTS_DIR).
 Without ``--smoke`` and without PyCUDA + a GPU it exits with status 2 and writes nothing.
 """
 
