@@ -49,8 +49,14 @@ def _remove_thebe(app):
 
 
 # ------------------------------------------------------------------------------ search data
+CJK = "\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef"
+CJK_BREAK = re.compile(f"(?<=[{CJK}])\\s+(?=[{CJK}])")
+
+
 def _clean(text):
-    return re.sub(r"\s+", " ", text).strip()
+    """One line; no space between two Chinese characters (a line break of the source), so that a term
+    split across source lines (反向\\n传播) is still found, and snippets read as they should."""
+    return CJK_BREAK.sub("", re.sub(r"\s+", " ", text)).strip()
 
 
 def _text(node):
@@ -79,6 +85,11 @@ def _section_parts(section):
             text = node.astext().strip()
             if text:
                 code.append(text[:MAX_CODE])
+            return
+        if isinstance(node, nodes.row):  # a table row reads as one line: term | English | meaning
+            text = " | ".join(t for t in (_clean(_text(entry)) for entry in node.children) if t)
+            if text:
+                prose.append(text)
             return
         if isinstance(node, (nodes.paragraph, nodes.term, nodes.rubric, nodes.caption)):
             text = _clean(_text(node))

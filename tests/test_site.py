@@ -209,10 +209,11 @@ def _chapter(href):
 def test_search_finds_compound_terms(searches, built_site, term):
     expected = {c for c in DEFINED_IN[term] if (built_site / "chapters" / f"{c}.html").is_file()}
     results = searches[term]
-    pages = [_chapter(r["href"]) for r in results]
-    assert pages, f"{term!r} found nothing"
-    assert pages[0] in expected, (
-        f"{term!r}: first result {pages[0]}, expected one of {sorted(expected)}: {pages}"
+    assert results, f"{term!r} found nothing"
+    # ranks among the chapters (an appendix page such as the glossary may define the term too)
+    pages = [_chapter(r["href"]) for r in results if r["href"].startswith("chapters/")]
+    assert pages and pages[0] in expected, (
+        f"{term!r}: first chapter {pages[:1]}, expected one of {sorted(expected)}: {pages}"
     )
     assert expected <= set(pages[:TOP]), f"{term!r}: {sorted(expected)} not all in the first {TOP}: {pages}"
     for r in results:  # the snippet is the paragraph that holds the term, highlighted (no page furniture)

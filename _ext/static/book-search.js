@@ -131,6 +131,14 @@ const BookSearch = {
       if (cover > 0) s += 5 + 25 * cover;
       score += s * idf[t] * (Math.min(t.length, 4) / 4); // longer words are more specific
     }
+    if (terms.length > 1) {
+      // several words (typed, or pieces of a segmented phrase): better when one paragraph has them all
+      let together = 0;
+      for (const sec of doc.sections)
+        for (const para of sec.lowerProse)
+          together = Math.max(together, terms.filter((t) => para.includes(t)).length);
+      score += 40 * (together / terms.length) ** 2;
+    }
     return [matched, score];
   },
 
