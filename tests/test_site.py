@@ -2,7 +2,9 @@
 system Chromium with every request outside the site blocked: the search box finds compound Chinese
 terms, every page fits a 390 px phone, no page logs a console error or asks the network for anything.
 
-The browser tests share one Chromium and one context: each page is loaded once (about 20 s in all)."""
+The browser tests share one Chromium and one context: each page is loaded once, the search page once
+(the other queries run on it). The whole file took 45-60 s on 2 cores that other jobs kept busy (load
+average 12-16), nearly all of it page loads."""
 
 import json
 import re
