@@ -576,9 +576,16 @@ def make_spiral(
     return torch.cat(xs), torch.cat(ys)
 
 
+def subset_indices(total: int, n: int | None, seed: int = 0) -> torch.Tensor | None:
+    """The first ``n`` of a permutation of ``range(total)`` seeded with ``seed``; None when ``n`` is None
+    or covers everything. The one seeded selection behind :func:`subset` and
+    :func:`book.fast_cifar.subset` (chapters 05, 06)."""
+    if n is None or n >= total:
+        return None
+    return torch.randperm(total, generator=torch.Generator().manual_seed(seed))[:n]
+
+
 def subset(dataset: Sequence, n: int | None, seed: int = 0) -> Sequence:
     """The first ``n`` items of a seeded permutation of ``dataset``; all if ``n`` is None (ch. 05, 06)."""
-    if n is None or n >= len(dataset):
-        return dataset
-    idx = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:n]
-    return torch.utils.data.Subset(dataset, idx.tolist())
+    idx = subset_indices(len(dataset), n, seed)
+    return dataset if idx is None else torch.utils.data.Subset(dataset, idx.tolist())

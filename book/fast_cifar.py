@@ -26,6 +26,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .data import subset_indices
+from .files import atomic_path, remove_stale_temps
+from .train import autocast
+
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2470, 0.2435, 0.2616)
 BASE_WIDTHS = (64, 256, 256)
@@ -78,16 +82,10 @@ def _source_key(ds) -> str:
 
 
 def save_atomic(obj: object, path: str | os.PathLike) -> Path:
-    """``torch.save`` to a temporary file in the same folder, then rename (chapter 06's caches)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    """``torch.save`` to ``path`` atomically (:func:`book.files.atomic_path`; chapter 06's caches)."""
+    with atomic_path(path) as tmp:
         torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    return Path(path)
 
 
 def load_cifar10_uint8(
@@ -113,6 +111,7 @@ def load_cifar10_uint8(
 
     split = "train" if train else "test"
     path = cache_dir("cifar10-uint8") / f"{split}-{_source_key(dataset)}.pt"
+    remove_stale_temps(path.parent)  # half-written cache files of killed runs
     if path.is_file():
         try:
             state = torch.load(path, weights_only=True)
@@ -265,12 +264,6 @@ class FastConfig:
     extras: dict = field(default_factory=dict)
 
 
-def _autocast(device: torch.device, amp: bool):
-    if amp and device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return torch.autocast(device.type, enabled=False)
-
-
 @torch.no_grad()
 def evaluate(
     model: nn.Module,
@@ -295,7 +288,7 @@ def evaluate(
         if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         y = labels[i : i + batch_size].to(device, non_blocking=True)
-        with _autocast(device, amp):
+        with autocast(device, amp):
             logits = model(x).float()
             if tta:
                 logits = logits + model(x.flip(-1)).float()
@@ -390,7 +383,7 @@ def train(
             y = y_all[idx]
             for g, base in zip(opt.param_groups, base_lrs):
                 g["lr"] = base * lr_factor(step, total, cfg.warmup)
-            with _autocast(device, cfg.amp):
+            with autocast(device, cfg.amp):
                 logits = model(x)
                 loss = F.cross_entropy(
                     logits.float(), y, label_smoothing=cfg.label_smoothing, reduction="sum"
@@ -441,8 +434,7 @@ def split_train_val(
 def subset(
     images: torch.Tensor, labels: torch.Tensor, n: int | None, seed: int = 0
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The first ``n`` of a seeded permutation (all of it when ``n`` is None) (chapter 06)."""
-    if n is None or n >= len(images):
-        return images, labels
-    idx = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:n]
-    return images[idx], labels[idx]
+    """The first ``n`` of a seeded permutation (all of it when ``n`` is None) (chapter 06): the same
+    items as :func:`book.data.subset` picks from a dataset of these tensors."""
+    idx = subset_indices(len(images), n, seed)
+    return (images, labels) if idx is None else (images[idx], labels[idx])

@@ -21,6 +21,18 @@ HISTORY_KEYS = ("train_loss", "train_acc", "val_loss", "val_acc")
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
+def autocast(device: str | torch.device, amp: bool) -> torch.autocast:
+    """The book's mixed precision: bf16 autocast on CUDA when ``amp``, else off (chapters 05, 06).
+
+    The one switch that :func:`evaluate`, :class:`book.trainer.Trainer` and :mod:`book.fast_cifar` use.
+    """
+    device = torch.device(device)
+    if amp and device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    # off; a device type autocast does not know (e.g. "meta") gets the CUDA switch, off
+    return torch.autocast(device.type if device.type in ("cpu", "cuda", "mps") else "cuda", enabled=False)
+
+
 def model_device(model: nn.Module, device: str | torch.device | None = None) -> torch.device:
     """``device`` if given, else where ``model``'s parameters (or buffers) live; CPU for a stateless model. (ch. 02, 05, 06)"""
     if device is not None:
@@ -103,7 +115,7 @@ def evaluate(
             X = transform(X)
         if channels_last and on_cuda and X.dim() == 4:
             X = X.contiguous(memory_format=torch.channels_last)
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp and on_cuda):
+        with autocast(device, amp):
             logits = model(X)
         total_loss += loss_fn(logits.float(), y).double() * len(y)
         correct += (logits.argmax(1) == y).sum()

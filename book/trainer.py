@@ -39,9 +39,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .env import get_mode
 from .files import _pid_alive, atomic_path, remove_stale_temps
-from .train import HISTORY_KEYS, evaluate, model_device
+from .train import HISTORY_KEYS, autocast, evaluate, model_device
 
 CHECKPOINT_FORMAT = "book.trainer/2"
 """Written into every ``last.pt``; a file without it (e.g. a ``best.pt``) is not a resumable checkpoint."""
@@ -260,7 +259,7 @@ class TrainConfig:
     patience: int | None = None  # early stopping: epochs without a better val accuracy (needs a val set)
     seed: int = 0  # seeds the per-epoch shuffling (epoch_seed)
     checkpoint_every: int = 0  # also checkpoint every N steps (0: only at epoch ends)
-    progress: bool | None = None  # tqdm bars; None: only in an interactive full-mode session
+    progress: bool | None = None  # tqdm bars; None: only on a GPU (or MPS) in an interactive session
     verbose: bool = True
     eval_batch_size: int = 256
     num_workers: int = 0  # >0 for real data on a GPU; 0 keeps CPU runs bit-reproducible
@@ -315,9 +314,13 @@ def config_differences(saved: dict, current: TrainConfig) -> dict[str, tuple[Any
     return diffs
 
 
-def _interactive() -> bool:
-    """Progress bars by default only in a full-mode Jupyter session or terminal."""
-    if get_mode()[0] == "quick":
+def _interactive(device: torch.device) -> bool:
+    """Progress bars by default only when training on an accelerator in a Jupyter session or terminal.
+
+    Decided from the Trainer's own device, not from ``BOOK_MODE``: quick mode (and a smoke run) trains
+    on the CPU, where the stored outputs must stay free of progress bars; full mode on a GPU shows them.
+    """
+    if device.type == "cpu":
         return False
     if "ipykernel" in sys.modules:
         return True
@@ -467,8 +470,8 @@ class Trainer:
             generator=epoch_generator(self.cfg.seed, epoch),
         )
 
-    def _autocast(self):
-        return torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.cfg.amp and self.on_cuda)
+    def _autocast(self) -> torch.autocast:
+        return autocast(self.device, self.cfg.amp)  # the book's one mixed-precision switch
 
     def _to_device(self, X: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         X, y = X.to(self.device, non_blocking=self.on_cuda), y.to(self.device, non_blocking=self.on_cuda)
@@ -665,7 +668,7 @@ class Trainer:
 
     # ------------------------------------------------------------------ the loop
     def _progress(self) -> bool:
-        return _interactive() if self.cfg.progress is None else self.cfg.progress
+        return _interactive(self.device) if self.cfg.progress is None else self.cfg.progress
 
     def fit(self, resume: bool = True, stop_after: int | None = None) -> dict[str, list[float]]:
         """Train until ``cfg.epochs`` (or early stopping); returns the history (chapter 06).
