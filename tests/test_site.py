@@ -218,7 +218,9 @@ def test_search_finds_compound_terms(searches, built_site, term):
         f"{term!r}: first chapter {pages[:1]}, expected one of {sorted(expected)}: {pages}"
     )
     assert expected <= set(pages[:TOP]), f"{term!r}: {sorted(expected)} not all in the first {TOP}: {pages}"
-    for r in results:  # the snippet is the paragraph that holds the term, highlighted (no page furniture)
+    for r in results:  # the link leads to the section; its snippet is the paragraph that holds the term
+        page, _, anchor = r["href"].partition("#")
+        assert not anchor or f'id="{anchor}"' in (built_site / page).read_text(encoding="utf-8"), r["href"]
         assert any(m.lower() == term.lower() for m in r["marks"]), f"{term!r}: snippet {r['snippet']!r}"
         assert "本章幻灯片" not in r["snippet"], r["snippet"]
 
