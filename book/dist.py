@@ -17,9 +17,9 @@ and how (torchrun's root cause: a rank killed by a signal is named, not the peer
 connection), with the result attached as ``err.result``.
 
 The job never outlives the process that launched it: torchrun gets ``PR_SET_PDEATHSIG`` (Linux), and a
-small watchdog process stops torchrun and every worker, and removes the job's folder, when the launcher
-dies (a notebook kernel restart, the OOM killer) or when torchrun dies and leaves workers behind. Job
-folders live under ``book.paths.scratch_dir("dist_runs")``; one left by a watchdog that was killed too is
+small watchdog process (:mod:`book.watchdog`, run by its path) stops torchrun and every worker, and
+removes the job's folder, when the launcher dies (a notebook kernel restart, the OOM killer) or when
+torchrun dies and leaves workers behind. Job folders live under ``book.paths.scratch_dir("dist_runs")``; one left by a watchdog that was killed too is
 removed by the next ``launch``.
 
 Worker side (the script)::
@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import paths
 from .source import SourceCode
+from .watchdog import children_tree, signal_all
 
 if TYPE_CHECKING:
     import torch
@@ -61,6 +62,8 @@ BACKEND_ENV = "BOOK_DIST_BACKEND"
 WORKERS_DIR = Path(__file__).resolve().parent / "dist_workers"
 """The book's own worker scripts (real files: the chapter shows and runs them, the tests run them)."""
 RUN_PREFIX = "book_dist_"
+WATCHDOG_SCRIPT = Path(__file__).resolve().parent / "watchdog.py"
+"""Run by its path beside every job (:mod:`book.watchdog`): stops the job when the launcher dies."""
 
 
 class DistError(RuntimeError):
@@ -219,42 +222,10 @@ def torchrun_command(
     return cmd + [str(script), *map(str, args)]
 
 
-def _children_tree(pid: int) -> list[int]:
-    """All descendants of ``pid`` (Linux /proc; empty elsewhere)."""
-    parents: dict[int, list[int]] = {}
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return []
-    for d in proc.iterdir():
-        if not d.name.isdigit():
-            continue
-        try:
-            stat = (d / "stat").read_text()
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        parents.setdefault(ppid, []).append(int(d.name))
-    out, todo = [], [pid]
-    while todo:
-        kids = parents.get(todo.pop(), [])
-        out += kids
-        todo += kids
-    return out
-
-
-def _signal_all(pids, sig) -> None:
-    for pid in pids:
-        for kill in (os.killpg, os.kill):  # the process group first (workers have their own)
-            try:
-                kill(pid, sig)
-            except (ProcessLookupError, PermissionError, OSError):
-                pass
-
-
 def stop_job(proc: subprocess.Popen, grace: float = 5.0) -> None:
     """SIGTERM torchrun's group (it stops its workers), SIGKILL after ``grace`` s (chapter 07)."""
-    workers = _children_tree(proc.pid)
-    _signal_all([proc.pid], signal.SIGTERM)
+    workers = children_tree(proc.pid)
+    signal_all([proc.pid], signal.SIGTERM)
     try:
         proc.wait(timeout=grace)
     except subprocess.TimeoutExpired:
@@ -265,7 +236,7 @@ def stop_job(proc: subprocess.Popen, grace: float = 5.0) -> None:
     else:
         alive = [proc.pid]
     if alive:
-        _signal_all(alive, signal.SIGKILL)
+        signal_all(alive, signal.SIGKILL)
     proc.wait()
 
 
@@ -281,66 +252,6 @@ except Exception:
 if os.getppid() != int(sys.argv[1]):
     sys.exit("book.dist: the launcher died before torchrun started")
 os.execv(sys.argv[2], sys.argv[2:])
-"""
-
-# The watchdog: stops the job when the launcher dies, or stops workers that torchrun left behind.
-# argv: launcher pid, torchrun pid, grace seconds, job folder. Imports nothing heavy (starts in ~20 ms).
-_WATCHDOG = """\
-import os, shutil, signal, sys, time
-from pathlib import Path
-launcher, job, grace, folder = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
-
-def alive(pid):
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
-
-def tree(pid):
-    parents = {}
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            parents.setdefault(ppid, []).append(int(d.name))
-    out, todo = [], [pid]
-    while todo:
-        kids = parents.get(todo.pop(), [])
-        out += kids
-        todo += kids
-    return out
-
-def kill(pids, sig):
-    for pid in pids:
-        for f in (os.killpg, os.kill):
-            try:
-                f(pid, sig)
-            except OSError:
-                pass
-
-seen = set()
-while True:
-    if alive(job):
-        seen.update(tree(job))
-    if os.getppid() != launcher:              # the launcher died: end the whole job
-        kill([job], signal.SIGTERM)
-        end = time.monotonic() + grace
-        while time.monotonic() < end and (alive(job) or any(alive(p) for p in seen)):
-            seen.update(tree(job) if alive(job) else [])
-            time.sleep(0.1)
-        kill([p for p in [job, *seen] if alive(p)], signal.SIGKILL)
-        shutil.rmtree(folder, ignore_errors=True)
-        sys.exit(0)
-    if not alive(job):                       # torchrun ended: no worker may outlive it
-        left = [p for p in seen if alive(p)]
-        if left:
-            kill(left, signal.SIGTERM)
-            time.sleep(min(grace, 1.0))
-            kill([p for p in left if alive(p)], signal.SIGKILL)
-        sys.exit(0)
-    time.sleep(0.2)
 """
 
 
@@ -499,9 +410,8 @@ def launch(
                 watchdog = subprocess.Popen(
                     [
                         sys.executable,
-                        "-I",
-                        "-c",
-                        _WATCHDOG,
+                        "-I",  # isolated: no site packages or PYTHONPATH needed, starts fast
+                        str(WATCHDOG_SCRIPT),
                         str(os.getpid()),
                         str(proc.pid),
                         str(grace),

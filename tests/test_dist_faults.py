@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from book import dist as bdist
-from book import paths
+from book import paths, watchdog
 
 
 @pytest.fixture(autouse=True)
@@ -249,3 +249,33 @@ def test_worker_path_names_the_known_workers():
     with pytest.raises(FileNotFoundError, match="ddp"):
         bdist.worker_path("nope")
     assert "init_worker" in str(bdist.show_worker("hello"))
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="the watchdog walks /proc")
+def test_watchdog_script_stops_a_job_whose_launcher_is_gone(tmp_path):
+    """book/watchdog.py runs by its path (no `book` import) and ends the job and its children."""
+    job = subprocess.Popen(
+        ["sh", "-c", "sleep 60 & sleep 60; wait"], start_new_session=True, stdin=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while len(bdist.children_tree(job.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        kids = bdist.children_tree(job.pid)
+        assert len(kids) == 2
+        folder = tmp_path / "job"
+        folder.mkdir()
+        # launcher pid 1 is not the watchdog's parent: to the watchdog, its launcher has died
+        wd = subprocess.run(
+            [sys.executable, "-I", str(bdist.WATCHDOG_SCRIPT), "1", str(job.pid), "2", str(folder)],
+            timeout=30,
+        )
+        assert wd.returncode == 0
+        assert job.wait(timeout=10) != 0  # stopped by a signal
+        assert not folder.exists()
+        time.sleep(0.2)
+        assert not any(watchdog.alive(p) for p in kids)
+    finally:
+        if job.poll() is None:
+            job.kill()
+            job.wait()
