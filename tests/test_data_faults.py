@@ -1,4 +1,4 @@
-"""book.data and book.tinyimagenet under faults (issue 13): incomplete data, races, killed runs, bad
+"""book.data and book.tinyimagenet under faults: incomplete or damaged data, races, killed runs, bad
 settings, malicious annotations. Each test injects the fault on purpose, on small fake data sets."""
 
 import hashlib
@@ -51,7 +51,7 @@ def fake_cifar_archive(tmp_path: Path, monkeypatch, per_class: int = 3) -> Path:
 
 # ----------------------------------------------------------------------------- completeness
 def test_cifar_folder_missing_images_is_refused(tmp_path):
-    # Before: a folder missing images loaded the rest and failed mid-epoch (or trained on less).
+    # a folder missing images must not load the rest and fail mid-epoch (or train on less)
     folder = fake_cifar(tmp_path, per_class=3)
     assert len(data.load_cifar10(False, root=tmp_path, download=False, per_class=3)) == 30
     (folder / "test" / "cat" / "0001.jpg").unlink()
@@ -63,7 +63,7 @@ def test_cifar_folder_missing_images_is_refused(tmp_path):
 
 
 def test_cifar_extraction_has_a_manifest_that_catches_a_truncated_file(tmp_path, monkeypatch):
-    # Before: a half-written JPEG in the extracted folder surfaced as a PIL error mid-epoch.
+    # a half-written JPEG in the extracted folder must not surface as a PIL error mid-epoch
     root = fake_cifar_archive(tmp_path, monkeypatch)
     ds = data.load_cifar10(False, root=root, download=False, per_class=3)
     extracted = paths.cache_dir() / "cifar10-jpeg"
@@ -95,7 +95,7 @@ def test_mnist_subset_with_consistent_header_loads_and_inconsistent_is_refused(t
 
 # ----------------------------------------------------------------------------- settings
 def test_data_dir_pointing_at_a_file_names_the_variable(tmp_path, monkeypatch):
-    # Before: a raw NotADirectoryError that did not say which setting was wrong.
+    # not a raw NotADirectoryError: the message names the setting that is wrong
     f = tmp_path / "not-a-folder"
     f.write_text("x")
     monkeypatch.setenv(paths.DATA_ENV, str(f))
@@ -344,8 +344,8 @@ def _val_files(folder: Path) -> list[str]:
     ],
 )
 def test_reorganize_val_checks_every_line_before_moving_anything(tiny, bad, message):
-    # Before: a target resolving to its own source unlinked it; `..` and unknown wnids were accepted
-    # (a typo'd wnid made an extra class and shifted ImageFolder's labels).
+    # a target resolving to its own source would unlink it; `..` and unknown wnids must be refused
+    # (a typo'd wnid would make an extra class and shift ImageFolder's labels)
     first_name, first_wnid = tin.read_val_annotations(tiny)[0]
     with _annotations(tiny).open("a") as f:
         f.write(bad.format(name=first_name, wnid=first_wnid) + "\n")

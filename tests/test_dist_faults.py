@@ -49,8 +49,8 @@ def run_folders() -> list[Path]:
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs Linux /proc")
 def test_killed_launcher_takes_the_whole_job_down(tmp_path):
-    # Before: torchrun and its ranks ran on in their own sessions after the launching process was killed
-    # (a kernel restart, the OOM killer). Now PR_SET_PDEATHSIG and the watchdog end them.
+    # torchrun and its ranks run in their own sessions: when the launching process is killed (a kernel
+    # restart, the OOM killer), PR_SET_PDEATHSIG and the watchdog must end them
     pids = tmp_path / "pids"
     pids.mkdir()
     worker = write(
@@ -92,7 +92,7 @@ def test_killed_launcher_takes_the_whole_job_down(tmp_path):
 
 
 def test_rank_killed_by_a_signal_is_named_as_root_cause(tmp_path, monkeypatch):
-    # Before: "rank 0 raised RuntimeError: ... Connection reset by peer"; rank 0 only lost its peer.
+    # not "rank 0 raised RuntimeError: ... Connection reset by peer": rank 0 only lost its peer
     script = write(
         tmp_path,
         "oom.py",
@@ -207,7 +207,7 @@ def test_a_port_with_only_closed_connections_is_free():
 
 @pytest.mark.parametrize("nproc", [0, -1, 1.5, True, "2"])
 def test_bad_nproc_is_a_value_error(tmp_path, nproc):
-    # Before: nproc=0 ended in a bare AssertionError inside torchrun.
+    # nproc=0 would end in a bare AssertionError inside torchrun
     script = write(tmp_path, "ok.py", "print('x')\n")
     with pytest.raises(ValueError, match="nproc=.*integer >= 1"):
         bdist.launch(script, nproc=nproc)
@@ -223,8 +223,8 @@ def test_bad_timeouts_and_ports_are_value_errors(tmp_path):
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX file locks")
 def test_stale_job_folders_are_removed_running_ones_kept(tmp_path):
-    # Before: a killed launch left /tmp/book_dist_* forever. Now job folders hold a lock while they run;
-    # the next launch removes those whose lock is free (their launcher is gone).
+    # a killed launch must not leave its job folder forever: job folders hold a lock while they run, and
+    # the next launch removes those whose lock is free (their launcher is gone)
     import fcntl
 
     runs = paths.scratch_dir("dist_runs")
