@@ -23,9 +23,9 @@ from nbtool import package_name, repo_url, setup_cell_source
 from book.paths import ROOT
 
 SITECUSTOMIZE = """
-import os, sys
+import os, site
 import google.colab  # noqa: F401  (Colab imports it at start-up; the set-up cell looks for it)
-sys.path.insert(0, os.environ["FAKE_SITE"])  # Colab's dist-packages, where pip installs
+site.addsitedir(os.environ["FAKE_SITE"])  # Colab's dist-packages, where pip installs
 """
 
 PIP = """

@@ -26,7 +26,7 @@ def test_slides_have_content(path):
 def test_every_chapter_is_in_the_toc(root):
     toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
     files = {ch["file"] for part in toc["parts"] for ch in part["chapters"]}
-    assert files == {f"chapters/{p.stem}" for p in NOTEBOOKS}
+    assert {f for f in files if f.startswith("chapters/")} == {f"chapters/{p.stem}" for p in NOTEBOOKS}
 
 
 def test_setup_cell_uses_the_one_repository_url(root):
