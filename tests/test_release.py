@@ -1,4 +1,5 @@
-"""`make release` (issue 17): one archive whose site and slides open in a browser with no network."""
+"""`make release`: one archive whose site and slides (with both PDF handouts) open in a browser with no
+network."""
 
 import zipfile
 
@@ -60,4 +61,5 @@ def test_release_slides_open_offline(unpacked, browser):
     page.close()
     assert refused == [] and failed == [], f"needed the network: {refused}; missing files: {failed}"
     pdfs = sorted((unpacked / "slides").glob("*.pdf"))
-    assert len(pdfs) == len(decks) and all(p.read_bytes()[:5] == b"%PDF-" for p in pdfs)
+    assert len(pdfs) == 2 * len(decks) and all(p.read_bytes()[:5] == b"%PDF-" for p in pdfs)
+    assert all((p.parent / p.name.replace(".slides.html", ".notes.pdf")).is_file() for p in decks)

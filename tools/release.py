@@ -22,7 +22,8 @@ SITE = ROOT / "_build" / "html"
 README = """AI中的编程 (Programming in AI) {version}
 
 Open index.html in a browser: the whole book, offline.
-Slides: slides/NN_name.slides.html (press S for speaker notes, F for full screen); PDF handouts: slides/*.pdf.
+Slides: slides/NN_name.slides.html (press S for speaker notes, F for full screen); PDF handouts:
+slides/NN_name.pdf (the slides) and slides/NN_name.notes.pdf (each slide with its speaker notes).
 """
 
 

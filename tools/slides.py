@@ -64,6 +64,7 @@ into OUT_DIR/vendor (see tools/vendor.py), so the slides open from the file syst
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import math
 import re
@@ -101,13 +102,17 @@ OUT_PX, OUT_LH = 21, 1.25
 HEAD_PX = {1: 42, 2: 36, 3: 30, 4: 28, 5: 26, 6: 26}
 TABLE_PX = 22
 CODE_LINES = 16  # code lines shown when there is room
-CODE_MIN = 5  # ... and when there is not (the lines that matter)
+CODE_MIN = 4  # ... and when there is not (the lines that matter)
+CODE_FIG = 3  # ... and beside the figure it draws
 OUT_LINES = 14  # output lines shown when there is room
 OUT_MIN = 3
 IMG_MIN = 300
 UPSCALE = 2.5  # a figure is enlarged at most this much
-QUARTER = WIDTH * HEIGHT / 4  # a figure should cover at least this area (px² on the frame)
+QUARTER = WIDTH * HEIGHT / 4  # a figure should cover at least this area (px² on the frame) ...
+FIG_MIN = 0.25  # ... and covers at least this share of it to stay on the slide of its code
 LEAD_LINES = 2
+PAIR_ASPECT = 1.25  # a figure at most this wide per unit of height goes beside its code
+FULL_H = 432  # px (60 % of the frame): a figure too narrow to cover a quarter is large enough this tall
 HANDOUT_H = 1400  # the notes handout's page: the 1280x720 slide and its notes under it
 
 HIDE_CELL = {"remove-cell", "hide-cell", "solution"}
@@ -234,7 +239,11 @@ def render_glue(md: str, glue: dict[str, dict], nb_dir: Path | None = None) -> s
             return data["text/markdown"]
         text = data.get("text/plain", "")
         text = text if isinstance(text, str) else "".join(text)
-        return _format_plain(text, spec or "s") if kind == "text" else _format_plain(text, "")
+        try:
+            return _format_plain(text, spec or "s") if kind == "text" else _format_plain(text, "")
+        except (ValueError, TypeError) as e:  # myst-nb warns and pastes nothing; a slide shows the text
+            print(f"slides: glue {key!r}: cannot format {text!r} with {spec!r} ({e})", file=sys.stderr)
+            return text
 
     return GLUE_ROLE.sub(value, md)
 
@@ -253,17 +262,18 @@ def _plain(md: str) -> str:
     return re.sub(r"[*_`$\\{}]", "", md)
 
 
+@functools.lru_cache(maxsize=65536)
 def _text_lines(text: str, px: float, width: float = TEXT_W, latin: float = 0.55) -> int:
     per_line = width / px
     return sum(max(1, math.ceil(_width_em(line, latin) / per_line)) for line in text.splitlines() or [""])
 
 
-def _code_lines(code: str) -> int:
-    return _text_lines(code, CODE_PX, TEXT_W - 24, latin=0.61)
+def _code_lines(code: str, width: float = TEXT_W) -> int:
+    return _text_lines(code, CODE_PX, width - 24, latin=0.61)
 
 
-def code_height(code: str) -> float:
-    return _code_lines(code) * CODE_PX * CODE_LH + 22
+def code_height(code: str, width: float = TEXT_W) -> float:
+    return _code_lines(code, width) * CODE_PX * CODE_LH + 22
 
 
 def out_height(text: str) -> float:
@@ -299,6 +309,7 @@ def render_md(md: str) -> str:
     return markdown2html_mistune(md)
 
 
+@functools.lru_cache(maxsize=4096)
 def truncate(text: str, max_lines: int) -> str:
     """The first and the last lines of ``text``, at most ``max_lines`` (wrapped) in all."""
     lines = text.rstrip("\n").splitlines()
@@ -367,29 +378,30 @@ def _drop_noise(lines: list[str], comment: str) -> list[str]:
     return out
 
 
-def condense(code: str, limit: int, comment: str = "#") -> str:
+@functools.lru_cache(maxsize=4096)
+def condense(code: str, limit: int, comment: str = "#", width: float = TEXT_W) -> str:
     """Rule 3: ``code`` in at most ``limit`` wrapped lines, as the lines that matter."""
     code = code.strip("\n")
-    if _code_lines(code) <= limit:
+    if _code_lines(code, width) <= limit:
         return code
     lines = _drop_noise(code.splitlines(), comment)
     dropped = len(code.splitlines()) - len(lines)
-    if _code_lines("\n".join(lines)) <= limit:
+    if _code_lines("\n".join(lines), width) <= limit:
         return "\n".join(lines)
     # the head, and the last top-level statement (what produces the output) if it is short
     starts = [i for i, ln in enumerate(lines) if ln.strip() and not ln[0].isspace()]
     tail_start = starts[-1] if starts else len(lines) - 1
-    while tail_start > 0 and _code_lines("\n".join(lines[tail_start:])) > max(2, limit // 3):
+    while tail_start > 0 and _code_lines("\n".join(lines[tail_start:]), width) > max(2, limit // 3):
         tail_start = next((s for s in starts if s > tail_start), len(lines) - 1)
         if tail_start >= len(lines) - 1:
             tail_start = len(lines) - 1
             break
     tail = lines[tail_start:]
-    while len(tail) > 1 and _code_lines("\n".join(tail)) > max(1, limit // 3):
+    while len(tail) > 1 and _code_lines("\n".join(tail), width) > max(1, limit // 3):
         tail = tail[1:]
-    head_n = limit - 1 - _code_lines("\n".join(tail))
+    head_n = limit - 1 - _code_lines("\n".join(tail), width)
     head = lines[: max(1, len(lines) - len(tail))]
-    while len(head) > 1 and _code_lines("\n".join(head)) > head_n:
+    while len(head) > 1 and _code_lines("\n".join(head), width) > head_n:
         head = head[:-1]
     n = len(lines) - len(head) - len(tail) + dropped
     first_cut = lines[len(head)] if len(head) < len(lines) else ""
@@ -457,6 +469,9 @@ class Block:
     fixed_h: float = 0.0
     author_lines: str = ""
     md_start: bool = False  # the first block of a Markdown cell (where a new idea starts)
+    spoken: bool = False  # left off the slide, said from the notes (a remark on a result, rule 3)
+    draws: bool = False  # code whose output is a figure: its lines that matter are the last ones
+    sub: list = field(default_factory=list)  # a pair: [code, figure] side by side
 
     @property
     def comment(self) -> str:
@@ -471,7 +486,22 @@ class Block:
             return truncate(self.src, self.limit or OUT_LINES)
         return self.src
 
+    def pair_code(self) -> tuple[str, float]:
+        """A pair's code, condensed to the figure's height in the column the figure leaves."""
+        code = self.sub[0]
+        w, h = self.nat
+        col = TEXT_W - self.img_h * w / h - 24
+        lines = max(CODE_FIG, int((self.img_h + 12 - 22) // (CODE_PX * CODE_LH)))
+        if code.author_lines:
+            return select_lines(code.src, code.author_lines, code.comment), col
+        return condense(code.src, lines, code.comment, col), col
+
     def height(self) -> float:
+        if self.spoken:
+            return 0.0
+        if self.kind == "pair":
+            shown, col = self.pair_code()
+            return max(self.img_h + 12, code_height(shown, col))
         if self.kind == "code":
             return code_height(self.shown())
         if self.kind == "out":
@@ -481,23 +511,41 @@ class Block:
         return self.fixed_h
 
     def min_height(self) -> float:
+        if self.spoken:
+            return 0.0
         if self.kind in ("code", "out"):
             keep = self.limit
-            self.limit = CODE_MIN if self.kind == "code" else OUT_MIN
+            self.limit = (CODE_FIG if self.draws else CODE_MIN) if self.kind == "code" else OUT_MIN
             h = self.height()
             self.limit = keep
             return h
-        if self.kind == "img":
-            return img_min_h(self) + 12
+        if self.kind in ("img", "pair"):
+            keep = self.img_h
+            self.img_h = img_min_h(self)
+            h = self.height()
+            self.img_h = keep
+            return h
         return self.fixed_h
 
     @property
     def sticky(self) -> bool:
         """Kept with what follows it (a heading; prose that introduces the next thing)."""
-        return self.kind == "head" or (self.kind in ("prose", "list") and ends_on_colon(self.src))
+        return not self.spoken and (
+            self.kind == "head" or (self.kind in ("prose", "list") and ends_on_colon(self.src))
+        )
 
     def render(self, last: bool) -> str:
-        if self.kind == "code":
+        if self.spoken:
+            return ""
+        if self.kind == "pair":
+            shown, col = self.pair_code()
+            fig = self.sub[1]
+            fig.img_h = self.img_h
+            piece = (
+                f'<div class="pair"><div class="pcode" style="width:{col:.0f}px">'
+                f"{render_code(shown, self.sub[0].lang)}</div>{fig.render(False)}</div>"
+            )
+        elif self.kind == "code":
             piece = render_code(self.shown(), self.lang)
         elif self.kind == "out":
             piece = f'<pre class="{self.cls}">{html.escape(self.shown())}</pre>'
@@ -554,14 +602,17 @@ def image_size(data: dict) -> tuple[float, float]:
 
 def img_max_h(b: Block) -> float:
     w, h = b.nat
-    return min(h * UPSCALE, h * TEXT_W / w, BUDGET - 20)
+    return min(h * UPSCALE, h * TEXT_W / w, BUDGET - CONT_H - 12)
 
 
 def img_min_h(b: Block) -> float:
     """The height at which the figure covers a quarter of the frame (or as much as it can)."""
     w, h = b.nat
-    s = math.sqrt(QUARTER / (w * h)) * 1.04
-    return min(max(s * h, min(IMG_MIN, h)), img_max_h(b))
+    top = img_max_h(b)
+    need = math.sqrt(FIG_MIN * WIDTH * HEIGHT / (w * h)) * h
+    if need > top:  # a tall, narrow figure (a graph) cannot cover a quarter: most of a slide's height
+        return min(top, FULL_H + 8)
+    return min(max(need, min(IMG_MIN, h)), top)
 
 
 # ------------------------------------------------------------------------------------------ slides
@@ -606,7 +657,7 @@ def _row_height(row: str, ncols: int) -> float:
     cells = [_plain(c) for c in row.strip().strip("|").split("|")]
     col_w = (TEXT_W - 20 * ncols) / max(1, ncols) / TABLE_PX
     lines = max(max(1, math.ceil(_width_em(c, 0.55) / (col_w * 1.6))) for c in cells)
-    return lines * TABLE_PX * 1.3 + 8
+    return lines * TABLE_PX * 1.3 + 2
 
 
 def short_items(src: str, px: float = PROSE_PX, width: float = TEXT_W - 50) -> list[str]:
@@ -621,7 +672,7 @@ def short_items(src: str, px: float = PROSE_PX, width: float = TEXT_W - 50) -> l
 
 
 def list_height(items: list[str], px: float = PROSE_PX, width: float = TEXT_W) -> float:
-    return sum(prose_height(i, 50, px, width) - 6 for i in items) + 10
+    return sum(_text_lines(_plain(i), px, width - 50) * px * PROSE_LH + 3 for i in items) + 14
 
 
 def markdown_blocks(src: str, ci: int, fragment: bool, ctx: Context) -> list[Block]:
@@ -754,16 +805,17 @@ def fit(blocks: list[Block], budget: float) -> None:
     for b in blocks:
         if b.kind in ("code", "out"):
             b.limit = CODE_LINES if b.kind == "code" else OUT_LINES
-        if b.kind == "img":
+        if b.kind in ("img", "pair"):
             b.img_h = img_min_h(b)
-    for kind, top, low in (("code", CODE_LINES, CODE_MIN), ("out", OUT_LINES, OUT_MIN)):
+    steps = (("code", CODE_LINES, CODE_MIN), ("out", OUT_LINES, OUT_MIN), ("draws", CODE_MIN, CODE_FIG))
+    for kind, top, low in steps:
         for limit in range(top, low - 1, -1):
             if _total(blocks) <= budget:
                 break
             for b in blocks:
-                if b.kind == kind:
-                    b.limit = limit
-    imgs = [b for b in blocks if b.kind == "img"]
+                if b.kind == kind or (kind == "draws" and b.kind == "code" and b.draws):
+                    b.limit = min(b.limit or limit, limit)
+    imgs = [b for b in blocks if b.kind in ("img", "pair")]
     for _ in range(3):
         spare = budget - _total(blocks)
         if spare <= 1 or not imgs:
@@ -841,6 +893,7 @@ def _question(texts: list[str]) -> str:
 
 def slide_notes(slide: list[Block], unit: list[int], cells, deck_heading: str, says: list[str]) -> str:
     """Rule 7: what to say, what to point at, and a question for the room."""
+    slide = [x for b in slide for x in (b.sub if b.kind == "pair" else [b])]
     on = list(dict.fromkeys(b.cell for b in slide if b.cell >= 0))
     md_cells = [i for i in on if cells[i].cell_type == "markdown"]
     say = [cells[i].slide_src for i in md_cells]
@@ -1033,17 +1086,17 @@ def build_deck(nb, pdf_name: str, stem: str | None = None, nb_dir: Path | None =
     names = [_plain(_h2(cells[i])) for i in sections]
     if names:
         body = "\n".join(f"{n}. {name}" for n, name in enumerate(names, 1))
-        cols = len(names) > 7
-        rows = math.ceil(len(names) / 2) if cols else len(names)
-        width = TEXT_W / 2 if cols else TEXT_W
-        h = max(list_height(names[i : i + 1], PROSE_PX, width) for i in range(len(names))) * rows + 10
+        room = BUDGET - head_height("x", 2)
+        for ncol, px in ((1, PROSE_PX), (2, PROSE_PX), (2, SMALL_PX), (3, SMALL_PX)):
+            width = TEXT_W / ncol
+            rows = math.ceil(len(names) / ncol)
+            h = rows * max(_text_lines(n, px, width - 60) for n in names) * px * PROSE_LH + 30
+            if h <= room or ncol == 3:
+                break
+        cls = f"agenda cols{ncol}" + (" small" if px == SMALL_PX else "")
         ablocks = [
             Block("html", "<h2>本章内容 (agenda)</h2>", fixed_h=head_height("x", 2)),
-            Block(
-                "html",
-                f'<div class="{"agenda cols2" if cols else "agenda"}">{render_md(body)}</div>',
-                fixed_h=h,
-            ),
+            Block("html", f'<div class="{cls}">{render_md(body)}</div>', fixed_h=h),
         ]
         say = f"本章分 {len(names)} 部分：\n\n" + "\n".join(
             f"{n}. **{name}** —— {_plain(lead_sentence(' '.join(next((t for k, t, _ in md_blocks(cells[i].slide_src) if k == 'paragraph'), '').split())))}"
@@ -1090,6 +1143,19 @@ def build_deck(nb, pdf_name: str, stem: str | None = None, nb_dir: Path | None =
             if not tags & HIDE_OUTPUT:
                 for out in c.get("outputs", []):
                     blocks.extend(output_blocks(out, i, fragment, c.metadata))
+            if any(b.kind == "img" and b.cell == i for b in blocks):
+                for b in blocks:
+                    if b.kind == "code" and b.cell == i:
+                        b.draws = True
+        k = 0
+        while k + 1 < len(blocks):  # a figure no wider than tall-ish sits beside the code drawing it
+            code, fig = blocks[k], blocks[k + 1]
+            if code.kind == "code" and fig.kind == "img" and code.cell == fig.cell and not code.spoken:
+                if fig.nat[0] <= PAIR_ASPECT * fig.nat[1]:
+                    pair = Block("pair", "", code.cell, code.fragment, nat=fig.nat, sub=[code, fig])
+                    pair.img_h = img_min_h(pair)
+                    blocks[k : k + 2] = [pair]
+            k += 1
         if not blocks:
             if pending_notes and slides:
                 slides[-1].notes.append("\n\n".join(pending_notes))
@@ -1098,6 +1164,16 @@ def build_deck(nb, pdf_name: str, stem: str | None = None, nb_dir: Path | None =
         if blocks[0].kind != "head" and heading:
             blocks.insert(0, Block("head", heading, cls="ctx", fixed_h=CONT_H))
         fit(blocks, BUDGET)
+        # a remark on a result (the prose right after an output or figure) is said, not shown, when
+        # the slide is full: the last one first
+        for k in range(len(blocks) - 1, 0, -1):
+            if sum(b.min_height() for b in blocks) <= BUDGET:
+                break
+            b = blocks[k]
+            if b.kind == "prose" and blocks[k - 1].kind in ("out", "img") and not b.sticky:
+                b.spoken = True
+        if any(b.spoken for b in blocks):
+            fit(blocks, BUDGET)
         chunks = [(False, blocks)] if _total(blocks) <= BUDGET else split(blocks, BUDGET)
         last = chunks[-1][1]
         if len(chunks) > 1 and all(b.kind == "prose" and b.cell >= 0 for b in last):
@@ -1154,7 +1230,8 @@ def build_deck(nb, pdf_name: str, stem: str | None = None, nb_dir: Path | None =
     slides.append(Slide(False, kind="closing", blocks=cblocks, notes=[cn]))
 
     for s in slides:
-        s.parts = [b.render(last=k == len(s.blocks) - 1) for k, b in enumerate(s.blocks)]
+        shown = [b for b in s.blocks if not b.spoken]
+        s.parts = [b.render(last=k == len(shown) - 1) for k, b in enumerate(shown)]
         s.used = _total(s.blocks)
     return slides
 
@@ -1298,7 +1375,7 @@ METRICS = """() => {
     const figs = [...s.querySelectorAll('img.plot')].map(img => {
       const r = img.getBoundingClientRect(), nw = img.naturalWidth || 1, nh = img.naturalHeight || 1;
       const w = Math.min(r.width, r.height * nw / nh) / scale, h = w * nh / nw;
-      return w * h / (1280 * 720);
+      return [w * h / (1280 * 720), h];
     });
     const links = [...s.querySelectorAll('a[href]')].filter(a => !a.closest('aside.notes'))
       .map(a => a.getAttribute('href'));
@@ -1356,7 +1433,9 @@ def deck_metrics(m: dict, deck: Path, site: Path) -> dict:
     s = m["slides"]
     stem = deck.name.removesuffix(".slides.html")
     want = chapter_links(stem)
-    figs = [f for x in s for f in x["figs"]]
+    # a figure is large enough when it covers a quarter of the frame, or, if it is too tall and narrow
+    # for that (a graph), when it is at least FULL_H (60 % of the frame) high
+    figs = [area >= 0.25 or h >= FULL_H for x in s for area, h in x["figs"]]
     ends = (s[0], s[-1]) if s else ()
     return {
         "slides": len(s),
@@ -1364,7 +1443,7 @@ def deck_metrics(m: dict, deck: Path, site: Path) -> dict:
         "with_notes": sum(x["notes"] > 0 for x in s),
         "dangling": [f"{i + 1}: …{x['last']}" for i, x in enumerate(s) if x["dangling"]],
         "figures": len(figs),
-        "figures_small": sum(f < 0.25 for f in figs),
+        "figures_small": sum(not ok for ok in figs),
         "linked_first_last": all(want["web"] in x["links"] and want["colab"] in x["links"] for x in ends)
         and bool(ends),
         "broken": broken_links(deck, [ln for x in s for ln in x["links"] + x["note_links"]], site),
