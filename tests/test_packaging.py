@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import tomllib
+from pathlib import Path
 
 import yaml
 
@@ -88,7 +89,7 @@ def test_wheel_carries_the_kernels_and_compiles_one_outside_the_repository(tmp_p
     the repository import it, find the CUDA kernels and compile one on the emulator (about 10 s)."""
     src = tmp_path / "src"
     src.mkdir()
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".ruff_cache")
     for name in _PACKAGE_INPUTS:
         (shutil.copytree if (ROOT / name).is_dir() else shutil.copy2)(
             ROOT / name, src / name, **({"ignore": ignore} if (ROOT / name).is_dir() else {})
@@ -103,6 +104,15 @@ def test_wheel_carries_the_kernels_and_compiles_one_outside_the_repository(tmp_p
     (wheel,) = (tmp_path / "wheel").glob("*.whl")
     site = tmp_path / "site"
     subprocess.run([*pip, "install", "--no-deps", "--target", str(site), str(wheel)], check=True, timeout=300)
+
+    # Everything book/ reads at run time is in the wheel: its modules, headers, worker scripts, kernels.
+    not_needed = {".md", ".toml"}  # documentation beside the code, the workers' lint settings
+    wanted = [
+        p.relative_to(src) for p in (src / "book").rglob("*") if p.is_file() and p.suffix not in not_needed
+    ]
+    wanted += [Path("book") / "cuda_src" / p.name for p in (src / "cuda_src").iterdir()]
+    missing = [str(p) for p in wanted if not (site / p).is_file()]
+    assert not missing, f"not in the wheel: {missing}"
 
     probe = textwrap.dedent(
         """
