@@ -7,7 +7,7 @@ is redirected to this clone with git's ``url.<base>.insteadOf``. ``pip`` is a st
 it is asked and then runs the real pip on the same requirement (``--no-deps``: Colab already has torch;
 ``--target`` the site folder), so the book is really cloned (the committed ``HEAD``), built as a wheel
 and installed. A fake ``nvidia-smi`` on ``PATH`` makes a GPU runtime. The cell itself is the generated
-one. About 15 s per runtime.
+one. About 30 s per runtime (a kernel start, a clone, a wheel build and an install).
 """
 
 import os
