@@ -1,6 +1,7 @@
 """The offline data set as a release asset (tools/data_bundle.py): built reproducibly, fetched from a
 simulated release (a local HTTP server on 127.0.0.1), verified by sha256 and md5, unpacked atomically;
-a corrupted download is refused with a clear message and leaves nothing behind. About 10 s (the command line imports torch through book.data)."""
+a corrupted download is refused with a clear message and leaves nothing behind. About 10 s (the command
+line imports torch through book.data)."""
 
 import functools
 import hashlib
