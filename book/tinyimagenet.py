@@ -30,7 +30,16 @@ from pathlib import Path
 
 import torch
 
-from .data import DatasetUnavailable, _help, check_md5, data_root, download, extract, verify_manifest
+from .data import (
+    DatasetUnavailable,
+    _help,
+    _undo_new_folders,
+    check_md5,
+    data_root,
+    download,
+    extract,
+    verify_manifest,
+)
 from .files import atomic_path
 from .paths import cache_dir
 
@@ -70,7 +79,8 @@ def get_tiny_imagenet(
                 "delete it and download it again."
             )
     elif download_ok:
-        archive = download(urls or TINY_URLS, archive, md5=md5)  # raises DatasetUnavailable offline
+        with _undo_new_folders(root):  # a failed download leaves no empty folders behind
+            archive = download(urls or TINY_URLS, archive, md5=md5)  # raises DatasetUnavailable offline
     else:
         raise DatasetUnavailable(_help("Tiny ImageNet", [TINY_DIR + "/", TINY_ZIP], root, TINY_URLS, []))
     return extract(archive, target)

@@ -243,6 +243,8 @@ def test_failed_offline_download_creates_no_folders(tmp_path, monkeypatch):
     monkeypatch.setattr(torchvision.datasets.CIFAR10, "url", "http://127.0.0.1:9/c.tar.gz")
     with pytest.raises(data.DatasetUnavailable, match="CIFAR-10 is not available"):
         data.load_cifar10(download=True)
+    with pytest.raises(data.DatasetUnavailable, match="What to do"):
+        tin.get_tiny_imagenet(urls=["http://127.0.0.1:9/tiny-imagenet-200.zip"])
     assert not missing.exists()  # nothing the failed attempts made is left
     (missing / "MNIST" / "keep").mkdir(parents=True)  # the user's own (empty) folders stay
     with pytest.raises(data.DatasetUnavailable):
