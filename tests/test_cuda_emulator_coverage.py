@@ -202,6 +202,7 @@ def test_barrier_heavy_reduce_is_fast():
 
     import book.cuda.kernels as K
 
+    emulator.configure(sanitize=False)  # the fast path's speed (the sanitizer is the default)
     x = np.random.default_rng(0).random(1 << 18, dtype=np.float32)
     t = time.perf_counter()
     s = K.reduce_sum(x, version="interleaved")

@@ -68,7 +68,7 @@ def run(mod, name, *args, **kw):
     "name,args,pattern",
     [
         ("no_guard", lambda: (drv.In(np.ones(100, np.float32)), drv.Out(np.ones(100, np.float32))),
-         r"thread \(\d+, 0, 0\) of block \(1, 0, 0\) read past the end of argument `a`"),
+         r"thread \(\d+,0,0\) of block \(1,0,0\) read 4 bytes at byte offset \d+ of argument `a` \(In, 400 bytes\)"),
         ("wild", lambda: (drv.Out(np.ones(4, np.float32)),), "illegal address.*NULL pointer"),
         ("divz", lambda: (drv.Out(np.zeros(64, np.int32)), np.int32(5)), r"division by zero.*thread \(5, 0, 0\)"),
         ("asrt", lambda: (drv.Out(np.zeros(64, np.int32)),), "device-side assert triggered.*threadIdx.x < 5"),

@@ -5,7 +5,8 @@ emulator's), ``backend.SourceModule`` and ``backend.name`` (``"pycuda"`` or ``"e
 (``pycuda.autoprimaryctx``, which shares the primary context with PyTorch) is used when ``pycuda``
 imports and a CUDA device exists, else the emulator; ``BOOK_CUDA_BACKEND=emulator`` forces it and
 ``load(name)`` / ``reset()`` choose again (tests). ``module("reduce")`` compiles ``cuda_src/reduce.cu``
-once per backend.
+once per backend. On the emulator every launch runs with its sanitizer unless
+``book.cuda.emulator.configure(sanitize=False)`` (or ``BOOK_CUDA_SANITIZE=0``) turns it off for speed.
 """
 
 from __future__ import annotations

@@ -6,9 +6,10 @@
 // calls).  Volta+ rules: __syncthreads() counts the threads that have not exited; warp collectives
 // (__shfl_*_sync, __syncwarp, __ballot_sync, ...) synchronise exactly the lanes named in their mask; a
 // thread that spins without yielding is pre-empted (a CPU-time timer), so a spin-wait on a flag that a
-// thread of the same block sets finishes.  In sanitizer mode the kernel is compiled with GCC's
-// -fsanitize=kernel-address, whose load/store hooks (below) check bounds, uninitialised reads and
-// shared-memory races.  Emulator timings measure the CPU and mean nothing for a GPU.
+// thread of the same block sets finishes.  In sanitizer mode (the default) the kernel is compiled with
+// GCC's -fsanitize=kernel-address, whose load/store hooks (below) do compute-sanitizer's checks: bounds and
+// alignment (memcheck), uninitialised reads (initcheck), shared-memory races (racecheck); the scheduler
+// checks barriers (synccheck).  Emulator timings measure the CPU and mean nothing for a GPU.
 #pragma once
 #include <math.h>
 #include <signal.h>
@@ -331,7 +332,6 @@ EMU_RT static void fiber_entry() {
 }
 
 // ------------------------------------------------------------------------------------- sanitizer
-static const char* kKind[] = {"global", "__shared__", "dynamic __shared__"};
 EMU_RT static int find_region(uintptr_t a) {  // last region with start <= a, or -1
   int lo = 0, hi = nregions - 1, best = -1;
   while (lo <= hi) { int mid = (lo + hi) / 2; if (regions[mid].start <= a) { best = mid; lo = mid + 1; } else hi = mid - 1; }
@@ -345,7 +345,8 @@ EMU_RT static void san_report(const char* what) {
 // "@R<id>" (emulator.py puts the buffer's name there, e.g. "argument `v` (63 bytes)") or the shared memory
 EMU_RT static void fmt_region(char* out, size_t n, const Region& r) {
   if (r.kind == 0) snprintf(out, n, "@R%d", r.id);
-  else snprintf(out, n, "%s memory (%llu bytes)", kKind[r.kind], r.size);
+  else if (r.kind == 1) snprintf(out, n, "the static __shared__ memory (%llu bytes: the module's __shared__ variables)", r.size);
+  else snprintf(out, n, "the dynamic __shared__ memory (%llu bytes)", r.size);
 }
 EMU_RT static const char* space_of(int kind) { return kind == 0 ? "__global__" : "__shared__"; }
 EMU_RT static void tid_of(int lin, unsigned* t) {
