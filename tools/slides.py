@@ -565,6 +565,8 @@ class Block:
             piece = f'<h3 class="{self.cls}">{html.escape(self.src)}</h3>'
         else:
             piece = render_md(close_colon(self.src) if last and self.kind in ("prose", "list") else self.src)
+            if self.kind == "list" and self.cls == "small":
+                piece = f'<div class="small">{piece}</div>'
         return f'<div class="fragment">{piece}</div>' if self.fragment else piece
 
 
@@ -701,14 +703,18 @@ def markdown_blocks(src: str, ci: int, fragment: bool, ctx: Context) -> list[Blo
             b.src, b.fixed_h = shown, prose_height(shown)
         elif kind in ("bullet_list", "ordered_list"):
             items = short_items(text)
+            px = PROSE_PX if list_height(items) <= BUDGET - 2 * CONT_H else SMALL_PX  # a long list: smaller
             group: list[str] = []  # a list taller than a slide: in groups of items
+            start = len(out)
             for item in items:
-                if group and list_height([*group, item]) > BUDGET - CONT_H - 20:
-                    out.append(Block("list", "\n".join(group), ci, fragment, fixed_h=list_height(group)))
+                if group and list_height([*group, item], px) > BUDGET - CONT_H - 20:
+                    out.append(Block("list", "\n".join(group), ci, fragment, fixed_h=list_height(group, px)))
                     group = []
                 group.append(item)
             if group:
-                out.append(Block("list", "\n".join(group), ci, fragment, fixed_h=list_height(group)))
+                out.append(Block("list", "\n".join(group), ci, fragment, fixed_h=list_height(group, px)))
+            for b in out[start:] if px == SMALL_PX else []:
+                b.cls = "small"
             continue
         elif kind in ("fence", "code_block"):
             m = re.match(r"\s*(`{3,}|~{3,})\s*(\{[\w:-]+\}|[\w+-]*)\s*(.*)", text)
@@ -749,6 +755,8 @@ def markdown_blocks(src: str, ci: int, fragment: bool, ctx: Context) -> list[Blo
             b.kind, b.src, b.fixed_h = "html", text, prose_height(_plain(text))
         else:  # blockquote, hr, ...: the notes
             continue
+        if b.kind == "prose" and out and out[-1].kind in ("table", "list"):
+            b.md_start = True  # a paragraph after a table or a list: a new thought
         out.append(b)
     return out
 
@@ -1047,7 +1055,7 @@ def build_deck(nb, pdf_name: str, stem: str | None = None, nb_dir: Path | None =
         else ""
     )
     if sub:
-        sub = lead_sentence(" ".join(sub.split()))
+        sub = close_colon(lead_sentence(" ".join(sub.split())))
         tblocks.append(Block("prose", sub, fixed_h=prose_height(sub)))
     left: list[str] = []
     if goals_i is not None:
@@ -1090,7 +1098,7 @@ def build_deck(nb, pdf_name: str, stem: str | None = None, nb_dir: Path | None =
         for ncol, px in ((1, PROSE_PX), (2, PROSE_PX), (2, SMALL_PX), (3, SMALL_PX)):
             width = TEXT_W / ncol
             rows = math.ceil(len(names) / ncol)
-            h = rows * max(_text_lines(n, px, width - 60) for n in names) * px * PROSE_LH + 30
+            h = rows * (max(_text_lines(n, px, width - 100) for n in names) * px * PROSE_LH + 4) + 40
             if h <= room or ncol == 3:
                 break
         cls = f"agenda cols{ncol}" + (" small" if px == SMALL_PX else "")
