@@ -165,7 +165,7 @@ def check_port(port: int) -> None:
         raise PortInUseError(
             f"port {port} is already in use ({taken}); torchrun's rendezvous would wait for it until "
             "its timeout. Pass port=None to let launch pick a free port, or stop the other job "
-            f"(e.g. `ss -tanp | grep :{port}` shows which process holds it)."
+            f"(e.g. `ss -ltnp | grep :{port}` shows which process holds it)."
         )
 
 
