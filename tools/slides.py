@@ -1461,6 +1461,12 @@ def deck_metrics(m: dict, deck: Path, site: Path) -> dict:
 
 def handout_fonts_missing(text: str) -> list[str]:
     """Characters of ``text`` that no installed font has (they would print as boxes)."""
+    have = _installed_glyphs()
+    return sorted({ch for ch in text if ord(ch) > 127 and not ch.isspace() and ord(ch) not in have})
+
+
+@functools.cache
+def _installed_glyphs() -> frozenset[int]:
     import subprocess
 
     from fontTools.ttLib import TTCollection, TTFont
@@ -1474,7 +1480,7 @@ def handout_fonts_missing(text: str) -> list[str]:
                 have.update(font.getBestCmap() or {})
         except Exception:  # noqa: BLE001 - a font fontTools cannot read: skip it
             continue
-    return sorted({ch for ch in text if ord(ch) > 127 and not ch.isspace() and ord(ch) not in have})
+    return frozenset(have)
 
 
 def render_pdfs(decks: list[Path], handouts: dict[Path, Path] | None = None) -> None:
