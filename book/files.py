@@ -13,10 +13,12 @@ import contextlib
 import os
 import re
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+_IMPORTED = time.time()  # a temporary of this pid older than this is a predecessor's (pid reused)
 _TEMP_RE = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[0-9a-f]{8}\.tmp$")
 
 
@@ -66,6 +68,15 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _writer_gone(p: Path, pid: int) -> bool:
+    if pid == os.getpid():  # a restarted kernel in a container often gets its predecessor's pid
+        try:
+            return p.lstat().st_mtime < _IMPORTED - 1
+        except FileNotFoundError:
+            return False
+    return not _pid_alive(pid)
+
+
 def stale_temps(folder: str | os.PathLike, name: str | None = None) -> list[Path]:
     """Temporaries in ``folder`` (of target ``name``, or of any target) whose writer process is gone."""
     folder = Path(folder)
@@ -74,7 +85,7 @@ def stale_temps(folder: str | os.PathLike, name: str | None = None) -> list[Path
     found = []
     for p in sorted(folder.iterdir()):
         m = _TEMP_RE.match(p.name)
-        if m and (name is None or m["name"] == name) and not _pid_alive(int(m["pid"])):
+        if m and (name is None or m["name"] == name) and _writer_gone(p, int(m["pid"])):
             found.append(p)
     return found
 
