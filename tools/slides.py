@@ -429,7 +429,8 @@ def lead_sentence(md: str) -> str:
             cut = md[: i + 1]
             if cut.count("**") % 2 and "**" in md[i:]:  # do not end inside bold
                 cut = md[: md.index("**", i) + 2]
-            return cut.rstrip()
+            # a colon that introduced what was cut off introduces nothing now: a full stop
+            return close_colon(cut) if ends_on_colon(cut) else cut.rstrip()
     return md
 
 
@@ -1091,9 +1092,9 @@ def build_deck(nb, pdf_name: str, stem: str | None = None, nb_dir: Path | None =
         for i, c in enumerate(cells)
         if _h2(c) and not _hidden(c) and i not in consumed and slide_type(c) in ("slide", "-")
     ]
-    names = [_plain(_h2(cells[i])) for i in sections]
+    names = [re.sub(r"^\d+(\.\d+)*\.?\s+", "", _plain(_h2(cells[i]))).strip() for i in sections]
     if names:
-        body = "\n".join(f"{n}. {name}" for n, name in enumerate(names, 1))
+        body = "<ol>" + "".join(f"<li>{html.escape(name)}</li>" for name in names) + "</ol>"
         room = BUDGET - head_height("x", 2)
         for ncol, px in ((1, PROSE_PX), (2, PROSE_PX), (2, SMALL_PX), (3, SMALL_PX)):
             width = TEXT_W / ncol
@@ -1104,7 +1105,7 @@ def build_deck(nb, pdf_name: str, stem: str | None = None, nb_dir: Path | None =
         cls = f"agenda cols{ncol}" + (" small" if px == SMALL_PX else "")
         ablocks = [
             Block("html", "<h2>本章内容 (agenda)</h2>", fixed_h=head_height("x", 2)),
-            Block("html", f'<div class="{cls}">{render_md(body)}</div>', fixed_h=h),
+            Block("html", f'<div class="{cls}">{body}</div>', fixed_h=h),
         ]
         say = f"本章分 {len(names)} 部分：\n\n" + "\n".join(
             f"{n}. **{name}** —— {_plain(lead_sentence(' '.join(next((t for k, t, _ in md_blocks(cells[i].slide_src) if k == 'paragraph'), '').split())))}"
