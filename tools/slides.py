@@ -30,11 +30,16 @@ Rules for the sections
     3. Code and its output stay together: when a slide's content is taller than the frame, code is
        shown as the lines that matter (comments, docstrings and blank lines inside blocks go first; then
        the head and the last statement, around a "⋯ N lines: full cell on the website ⋯" marker),
-       output as its first and last lines, figures down to a quarter of the frame. Only what still does
-       not fit continues on a sub-slide (its heading repeated with "（续）"), cut between cells, never
-       between a code cell and its output.
+       output as its first and last lines, figures down to a quarter of the frame, and a remark on a
+       result (the paragraph right after an output) is said from the notes instead of shown. What still
+       does not fit goes on a sub-slide: cut before a Markdown cell (or a paragraph after a table or a
+       list) when one is near, which starts a new idea under the section's heading; else between cells,
+       never between a code cell and its output, and that sub-slide is a continuation (its heading
+       repeated with "（续）").
     4. Figures are scaled to the room the slide has (up to ``UPSCALE`` times their size) and keep their
-       alt text (the cell's ``mystnb.image.alt``).
+       alt text (the cell's ``mystnb.image.alt``). A figure at most ``PAIR_ASPECT`` times as wide as it is
+       tall sits beside the code that draws it. A figure is large enough when it covers a quarter of the
+       frame or, too tall and narrow for that (a graph), when it is ``FULL_H`` px high.
     5. Links: a link to a chapter notebook (``x.ipynb``) becomes its web page; any other relative link
        to a file the site does not publish points to the file in the repository.
     6. myst-nb glue (``{glue}`name```, ``{glue:text}`name:.2f```, ``{glue:md}`` and the ``glue``
@@ -47,6 +52,11 @@ Rules for the sections
     8. Sizes are estimated from the characters (CJK 1 em, Latin ~0.55 em) with the sizes of
        slides_template/deck.html; the measurement in Chromium (``--check``, ``--metrics``,
        tests/test_slides.py) judges.
+
+Lecture figures (``--metrics``; tests/test_slides.py fails a deck that misses one): at most 15 % of the
+slides are continuations ("（续）"), every slide has speaker notes, none ends on a colon, at least 80 % of
+the figures are large enough (rule 4), the first and the last slide link the web chapter and Colab, no
+link points to a file the site does not publish, every slide fits the frame.
 
 Optional cell metadata an author may set (``"slides": {...}`` in the cell's metadata):
     ``"lines": "1-4,12-15"``  the code lines (1-based, of the cell's source) the slide shows; the
@@ -1499,15 +1509,24 @@ def render_pdfs(decks: list[Path], handouts: dict[Path, Path] | None = None) -> 
             ):
                 if page_file is None:
                     continue
-                page = offline_page(browser)
-                page.goto(page_file.as_uri() + "?print-pdf")
-                page.evaluate(WAIT_READY)
-                page.wait_for_timeout(200)
-                tmp = pdf.with_suffix(".part")
-                page.pdf(path=str(tmp), prefer_css_page_size=True, print_background=True)
-                page.close()
-                if page.remote:
-                    sys.exit(f"slides: {page_file.name} asked the network for {page.remote[:3]}")
+                for _attempt in range(3):  # the print view is laid out after reveal says ready
+                    page = offline_page(browser)
+                    page.goto(page_file.as_uri() + "?print-pdf")
+                    page.evaluate(WAIT_READY)
+                    total = page.evaluate("() => window.__R.getTotalSlides()")
+                    page.wait_for_function(
+                        f"() => document.querySelectorAll('.pdf-page').length >= {total}", timeout=60_000
+                    )
+                    page.wait_for_timeout(300)
+                    tmp = pdf.with_suffix(".part")
+                    page.pdf(path=str(tmp), prefer_css_page_size=True, print_background=True)
+                    page.close()
+                    if page.remote:
+                        sys.exit(f"slides: {page_file.name} asked the network for {page.remote[:3]}")
+                    pages = len(re.findall(rb"/Type\s*/Page\b", tmp.read_bytes()))
+                    if pages == total:
+                        break
+                    print(f"slides: {pdf.name}: {pages} pages for {total} slides, printing again")
                 tmp.replace(pdf)
         browser.close()
 
