@@ -214,3 +214,21 @@ def test_real_notebooks_build():
         assert deck[0].kind == "title" and deck[-1].kind == "closing", path.name
         assert all(s.used <= slides.BUDGET + 1 for s in deck), path.name
         assert all(s.notes for s in deck), path.name
+
+
+def test_any_notebook_builds_a_deck():
+    """A chapter without learning goals, summary or exercises (a new one, say) still gets a full deck."""
+    nb = new_notebook(
+        cells=[
+            cell(
+                new_markdown_cell("# 新的一章 (a new chapter)\n\n只有一句话的介绍，也要足够长才算一句。"),
+                "slide",
+            ),
+            cell(new_code_cell("print(1)", outputs=[new_output("stream", name="stdout", text="1\n")]), "-"),
+        ]
+    )
+    deck = deck_of(nb, "09_new")
+    assert deck[0].kind == "title" and deck[-1].kind == "closing"
+    assert any("print" in "".join(s.parts) for s in deck)
+    assert 'href="../chapters/09_new.html"' in "".join(deck[-1].parts)
+    assert all(s.notes for s in deck)
