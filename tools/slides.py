@@ -299,7 +299,14 @@ def head_height(text: str, level: int) -> float:
     return _text_lines(_plain(text), px) * px * 1.2 + 18
 
 
-CONT_H = head_height("x", 3)
+CTX_PX = 24  # the section's heading repeated on a sub-slide (h3.ctx, h3.cont)
+
+
+def ctx_height(label: str) -> float:
+    return _text_lines(_plain(label), CTX_PX) * CTX_PX * 1.2 + 18
+
+
+CONT_H = ctx_height("x")
 
 
 # --------------------------------------------------------------------------------------- rendering
@@ -622,7 +629,7 @@ def img_min_h(b: Block) -> float:
     """The height at which the figure covers a quarter of the frame (or as much as it can)."""
     w, h = b.nat
     top = img_max_h(b)
-    need = math.sqrt(FIG_MIN * WIDTH * HEIGHT / (w * h)) * h
+    need = math.sqrt(FIG_MIN * WIDTH * HEIGHT / (w * h)) * h * 1.03  # (a margin for rounding)
     if need > top:  # a tall, narrow figure (a graph) cannot cover a quarter: most of a slide's height
         return min(top, FULL_H + 8)
     return min(max(need, min(IMG_MIN, h)), top)
@@ -1181,7 +1188,7 @@ def build_deck(nb, pdf_name: str, stem: str | None = None, nb_dir: Path | None =
             continue
         heading = ctx.heading
         if blocks[0].kind != "head" and heading:
-            blocks.insert(0, Block("head", heading, cls="ctx", fixed_h=CONT_H))
+            blocks.insert(0, Block("head", heading, cls="ctx", fixed_h=ctx_height(heading)))
         fit(blocks, BUDGET)
         # a remark on a result (the prose right after an output or figure) is said, not shown, when
         # the slide is full: the last one first
@@ -1201,7 +1208,8 @@ def build_deck(nb, pdf_name: str, stem: str | None = None, nb_dir: Path | None =
             if k:
                 label = f"{heading}（续）" if continued else heading
                 if continued or chunk[0].kind != "head":
-                    chunk.insert(0, Block("head", label, cls="cont" if continued else "ctx", fixed_h=CONT_H))
+                    cls = "cont" if continued else "ctx"
+                    chunk.insert(0, Block("head", label, cls=cls, fixed_h=ctx_height(label)))
             fit(chunk, BUDGET)
             notes = slide_notes(chunk, unit, cells, heading, pending_notes if k == 0 else [])
             kind = "cont" if continued else "body"
