@@ -512,7 +512,11 @@ class Block:
         lines = max(CODE_FIG, int((self.img_h + 12 - 22) // (CODE_PX * CODE_LH)))
         if code.author_lines:
             return select_lines(code.src, code.author_lines, code.comment), col
-        return condense(code.src, lines, code.comment, col), col
+        shown = condense(code.src, lines, code.comment, col)
+        while lines > CODE_FIG and code_height(shown, col) > self.img_h + 12:  # long lines wrap: fewer
+            lines -= 1
+            shown = condense(code.src, lines, code.comment, col)
+        return shown, col
 
     def height(self) -> float:
         if self.spoken:
