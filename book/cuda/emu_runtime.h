@@ -216,6 +216,7 @@ static const size_t kStaticSmemLimit = 48 * 1024;
 static Fiber fibers[kMaxThreads];
 static int order[kMaxThreads];
 static char* stacks = nullptr;
+static char* stacks_end = nullptr;  // the fiber stacks of the block (other threads' local memory)
 static size_t stack_bytes = 0;
 static Fiber* cur = nullptr;
 static void* sched_sp = nullptr;
@@ -379,17 +380,19 @@ EMU_RT static void check_access(uintptr_t a, size_t size, int is_write, int atom
   const char* access = is_write ? "write" : "read";
   // memcheck: a 2-, 4- or 8-byte access needs an aligned address (8-byte ones: 4-aligned here, since a
   // struct of two floats is copied as one 8-byte access); a GPU faults on it even without a sanitizer
-  if (align && (size == 2 || size == 4 || size == 8) && (a & (size == 2 ? 1 : 3))) {
+  // (only in device memory: a wild pointer elsewhere is an illegal address, reported below)
+  int in_globals = (char*)a >= __start_emu_globals && (char*)a < __stop_emu_globals;
+  int ri = find_region(a), in_region = ri >= 0 && a < regions[ri].start + regions[ri].size;
+  if (align && (in_region || in_globals) && (size == 2 || size == 4 || size == 8) && (a & (size == 2 ? 1 : 3))) {
     Dl_info di; ElfW(Sym)* sym = nullptr; char what[300];
-    int i = find_region(a);
-    if (i >= 0 && a < regions[i].start + regions[i].size) {
-      fmt_region(rb, sizeof rb, regions[i]);
-      snprintf(what, sizeof what, "byte offset %llu of %s", (unsigned long long)(a - regions[i].start), rb);
+    if (in_region) {
+      fmt_region(rb, sizeof rb, regions[ri]);
+      snprintf(what, sizeof what, "byte offset %llu of %s", (unsigned long long)(a - regions[ri].start), rb);
     } else if (dladdr1((void*)a, &di, (void**)&sym, RTLD_DL_SYMENT) && di.dli_sname && di.dli_saddr) {
       snprintf(what, sizeof what, "byte offset %lld of the __device__ variable `%s`",
                (long long)(a - (uintptr_t)di.dli_saddr), di.dli_sname);
     } else {
-      snprintf(what, sizeof what, "address 0x%llx", (unsigned long long)a);
+      snprintf(what, sizeof what, "address 0x%llx (a __device__ variable)", (unsigned long long)a);
     }
     snprintf(buf, sizeof buf, "misaligned address (memcheck: Invalid __global__ %s of size %zu bytes): thread "
              "(%u,%u,%u) of block (%u,%u,%u) %s %zu bytes at %s, which is not a multiple of %zu. A GPU faults "
@@ -399,6 +402,7 @@ EMU_RT static void check_access(uintptr_t a, size_t size, int is_write, int atom
     rep->addr = a; rep->is_write = is_write;
     san_report(buf);
   }
+  int wild = (char*)a >= stacks && (char*)a < stacks_end ? 2 : 0;  // another thread's locals
   for (int m = 0; m < nmod; ++m) if ((char*)a >= mod_lo[m] && (char*)a < mod_hi[m]) {
     if ((char*)a >= __start_emu_globals && (char*)a < __stop_emu_globals) {
       // a __device__ / __constant__ variable: its bounds are its symbol's size
@@ -415,8 +419,12 @@ EMU_RT static void check_access(uintptr_t a, size_t size, int is_write, int atom
       }
       return;
     }
-    // the module's own data (literals, the emulator's state) unless it is __shared__
-    if (!((char*)a >= __start_emu_shared && (char*)a < __stop_emu_shared)) return;
+    // the module's own data (string literals, the emulator's state) unless it is __shared__: reading it is
+    // fine; a kernel never writes there (a wild pointer, e.g. an uninitialised local pointer)
+    if (!((char*)a >= __start_emu_shared && (char*)a < __stop_emu_shared)) {
+      if (!is_write) return;
+      wild = 1;
+    }
   }
   int i = find_region(a);
   if (i >= 0 && a + size <= regions[i].start + regions[i].size) {
@@ -484,7 +492,7 @@ EMU_RT static void check_access(uintptr_t a, size_t size, int is_write, int atom
   if (i + 1 < nregions && (i < 0 || (unsigned long long)(regions[i + 1].start - a) < (unsigned long long)past)) {
     j = i + 1; past = (long long)(regions[j].start - a); dir = "before its start";
   }
-  if (j >= 0 && past <= (long long)(1 << 20)) {
+  if (!wild && j >= 0 && past <= (long long)(1 << 20)) {
     fmt_region(rb, sizeof rb, regions[j]);
     long long off = (long long)a - (long long)regions[j].start;
     snprintf(buf, sizeof buf, "out-of-bounds access (memcheck: Invalid %s %s of size %zu bytes): thread "
@@ -494,8 +502,9 @@ EMU_RT static void check_access(uintptr_t a, size_t size, int is_write, int atom
   } else {
     snprintf(buf, sizeof buf, "illegal address (memcheck: Invalid __global__ %s of size %zu bytes): thread "
              "(%u,%u,%u) of block (%u,%u,%u) %s %zu bytes at 0x%llx, which is not device memory (no mem_alloc / "
-             "drv.In / drv.Out buffer there): @HOSTHINT", access, size, cur->tid.x, cur->tid.y, cur->tid.z,
-             block_idx.x, block_idx.y, block_idx.z, rw, size, (unsigned long long)a);
+             "drv.In / drv.Out buffer there): %s", access, size, cur->tid.x, cur->tid.y, cur->tid.z,
+             block_idx.x, block_idx.y, block_idx.z, rw, size, (unsigned long long)a, wild == 2 ?
+             "it is another thread's local memory (an uninitialised pointer variable?)" : "@HOSTHINT");
   }
   rep->addr = a; rep->is_write = is_write;
   san_report(buf);
@@ -966,6 +975,7 @@ int __emu_launch(void (*thunk)(const char*), const char* args, unsigned gx, unsi
   stacks = (char*)mmap(nullptr, (stack_bytes + 4096) * nthreads, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (stacks == MAP_FAILED) { snprintf(rep->msg, sizeof rep->msg, "out of memory for %llu fiber stacks", nthreads); return ST_ERROR; }
+  stacks_end = stacks + (stack_bytes + 4096) * nthreads;
   for (unsigned long long t = 0; t < nthreads; ++t) mprotect(stacks + t * (stack_bytes + 4096), 4096, PROT_NONE);
   dyn_smem_size = shared_bytes;
   dyn_smem = (char*)aligned_alloc(256, (shared_bytes + 256) / 256 * 256);
@@ -997,6 +1007,7 @@ int __emu_launch(void (*thunk)(const char*), const char* args, unsigned gx, unsi
       stacks = (char*)mmap(nullptr, (stack_bytes + 4096) * n2, PROT_READ | PROT_WRITE,
                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
       if (stacks == MAP_FAILED) { snprintf(rep->msg, sizeof rep->msg, "out of memory for fiber stacks"); return ST_ERROR; }
+      stacks_end = stacks + (stack_bytes + 4096) * n2;
       for (unsigned long long t = 0; t < n2; ++t) mprotect(stacks + t * (stack_bytes + 4096), 4096, PROT_NONE);
       stack_threads = n2;
     }
