@@ -1007,6 +1007,10 @@ def _h2(cell) -> str:
     return m[1].strip() if m else ""
 
 
+def _first_paragraph(md: str) -> str:
+    return next((t for k, t, _ in md_blocks(md) if k == "paragraph" and not t.startswith("$$")), "")
+
+
 def _links_html(stem: str) -> str:
     ln = chapter_links(stem)
     return (
@@ -1129,8 +1133,9 @@ def build_deck(nb, pdf_name: str, stem: str | None = None, nb_dir: Path | None =
             Block("html", f'<div class="{cls}">{body}</div>', fixed_h=h),
         ]
         say = f"本章分 {len(names)} 部分：\n\n" + "\n".join(
-            f"{n}. **{name}** —— {_plain(lead_sentence(' '.join(next((t for k, t, _ in md_blocks(cells[i].slide_src) if k == 'paragraph'), '').split())))}"
+            f"{n}. **{name}**" + (f" —— {lead}" if lead else "")
             for n, (i, name) in enumerate(zip(sections, names), 1)
+            for lead in [lead_sentence(" ".join(_first_paragraph(cells[i].slide_src).split()))]
         )
         a_notes = f"**讲 (say)**\n\n{say}\n\n**指 (point at)**\n\n- 讲到每一部分时回到这一页，指出现在在哪里。\n\n**问 (ask the room)**：这些题目里，哪一个你已经听说过？它解决什么问题？"
         slides.append(Slide(False, kind="agenda", blocks=ablocks, notes=[a_notes]))
