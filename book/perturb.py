@@ -8,49 +8,72 @@ far smaller than any real change to a model, and it grows through training the w
 summation order does.
 
 ``BOOK_PERTURB=<seed>`` (read by :func:`book.env.get_config`) makes ``book.setup()`` call
-:func:`perturb_initial_weights`: the first time any ``nn.Module`` runs forward, its own parameters are
-multiplied by ``1 + scale * N(0, 1)``. The noise comes from a generator of its own, so every other
-random draw of the notebook is unchanged. ``tools/calibrate.py`` uses it to measure how far each printed
-number moves, and ``make test-numerics`` checks the stored outputs under it. Nothing is printed: the
-outputs must compare with the stored ones.
+:func:`perturb_initial_weights`: from then on every ``torch.nn.init`` function (which is how every
+layer initialises its parameters) multiplies what it wrote by ``1 + scale * h(x)``, where ``h`` is a
+pseudo-random function of the value ``x`` and the seed, in [-1, 1]. The noise depends on the values
+only, so two models built from the same seed are still identical, a copy of a model stays equal to
+it, and no random stream of the notebook changes. ``tools/calibrate.py`` uses it to measure how far
+each printed number moves, and ``make test-numerics`` checks the stored outputs under it. Nothing is
+printed: the outputs must compare with the stored ones.
 """
 
 from __future__ import annotations
 
-import weakref
+import functools
+from collections.abc import Callable
 
 import torch
 
 DEFAULT_SCALE = 1e-6
-_state: dict = {"handle": None}
+_INIT_FUNCTIONS = (
+    "uniform_",
+    "normal_",
+    "trunc_normal_",
+    "ones_",
+    "eye_",
+    "dirac_",
+    "xavier_uniform_",
+    "xavier_normal_",
+    "kaiming_uniform_",
+    "kaiming_normal_",
+    "orthogonal_",
+    "sparse_",
+)
+_originals: dict = {}
+
+
+def value_noise(x: torch.Tensor, seed: int) -> torch.Tensor:
+    """A pseudo-random number in [-1, 1] for each value of ``x``, a function of the value and ``seed``."""
+    v = x.detach().to(torch.float64)
+    return torch.remainder(torch.sin(v * 12.9898 + 78.233 * (seed + 1)) * 43758.5453, 1.0) * 2 - 1
 
 
 def perturb_initial_weights(seed: int, scale: float = DEFAULT_SCALE) -> None:
-    """From now on, perturb each module's parameters once, just before its first forward (any chapter)."""
+    """From now on, ``torch.nn.init`` functions leave their tensor scaled by ``1 + scale * noise``."""
     stop()
-    gen = torch.Generator().manual_seed(int(seed))
-    seen: weakref.WeakSet = weakref.WeakSet()
+    init = torch.nn.init
+    for name in _INIT_FUNCTIONS:
+        original = getattr(init, name)
 
-    def hook(module: torch.nn.Module, args: tuple) -> None:
-        if module in seen:
-            return
-        seen.add(module)
-        with torch.no_grad():
-            for p in module.parameters(recurse=False):
-                if p.is_floating_point() and p.numel():
-                    noise = torch.randn(p.shape, generator=gen, dtype=torch.float64)
-                    p.mul_((1 + scale * noise).to(device=p.device, dtype=p.dtype))
+        @functools.wraps(original)
+        def wrapped(tensor: torch.Tensor, *args, _original: Callable = original, **kwargs) -> torch.Tensor:
+            out = _original(tensor, *args, **kwargs)
+            if tensor.is_floating_point() and tensor.numel():
+                with torch.no_grad():
+                    tensor.mul_((1 + scale * value_noise(tensor, seed)).to(tensor.dtype))
+            return out
 
-    _state["handle"] = torch.nn.modules.module.register_module_forward_pre_hook(hook)
+        _originals[name] = original
+        setattr(init, name, wrapped)
 
 
 def stop() -> None:
-    """Remove the hook (tests)."""
-    if _state["handle"] is not None:
-        _state["handle"].remove()
-        _state["handle"] = None
+    """Restore the original ``torch.nn.init`` functions."""
+    for name, original in _originals.items():
+        setattr(torch.nn.init, name, original)
+    _originals.clear()
 
 
 def active() -> bool:
-    """Whether weights are being perturbed."""
-    return _state["handle"] is not None
+    """Whether initial weights are being perturbed."""
+    return bool(_originals)

@@ -13,9 +13,8 @@ that neither of the first two changes (oneDNN's cache-size dependent blocking, a
 
 For every code cell whose numbers move (and every cell that already declares a ``tolerance``), the
 largest deviation ``dev`` of each number from its stored value is recorded, and the tolerance is set so
-that ``atol + rtol * |stored| >= MARGIN * dev`` for every number, and at least one unit in the last
-printed digit where a number moved (a rounding flip; a cell that declared a tolerance and where nothing
-moved keeps just that). A cell whose text (not its numbers) changes, or that would need
+that ``atol + rtol * |stored| >= MARGIN * dev`` for every number (a cell that declared a tolerance and
+where nothing moved keeps one unit in its last printed digit: a rounding flip elsewhere). A cell whose text (not its numbers) changes, or that would need
 ``rtol > 0.1`` or ``atol > 0.05``, is reported as noise: its digits cannot catch a regression, so the
 chapter must check a claim instead (a hidden assertion cell) and leave those digits unchecked.
 
@@ -96,9 +95,18 @@ def numbers(texts: list[str]) -> tuple[list[str], list[str]]:
     return words, nums
 
 
+def _first_difference(a: list, b: list) -> str:
+    flat_a = [w for words in a for w in words]
+    flat_b = [w for words in b for w in words]
+    for x, y in zip(flat_a, flat_b):
+        if x != y:
+            return f"stored {x[:60]!r}, new {y[:60]!r}"
+    return f"{len(flat_a)} pieces stored, {len(flat_b)} new"
+
+
 def last_digit(s: str) -> float:
     """One unit in the last printed digit of ``s`` (0.0 for an integer or an exponent form)."""
-    if "e" in s.lower() or "." not in s:
+    if "e" in s.lower() or "." not in s or s.endswith("."):  # 12, 1e-3, and torch's integral "4."
         return 0.0
     return 10.0 ** -len(s.split(".")[1])
 
@@ -111,7 +119,7 @@ def _round_up(x: float) -> float:
 
 
 def tolerance_for(stored: list[str], devs: list[float], margin: float = MARGIN) -> dict[str, float]:
-    """The smallest simple ``{rtol, atol}`` with ``atol + rtol*|x| >= max(margin*dev, last digit)``."""
+    """The smallest simple ``{rtol, atol}`` with ``atol + rtol*|x| >= margin*dev`` for every number."""
     need = []
     pairs = [(s, d) for s, d in zip(stored, devs) if not (math.isnan(float(s)) and d == 0)]
     stored, devs = [s for s, _ in pairs], [d for _, d in pairs]
@@ -119,7 +127,7 @@ def tolerance_for(stored: list[str], devs: list[float], margin: float = MARGIN) 
         return {"rtol": math.inf, "atol": math.inf}
     for s, d in zip(stored, devs):
         x = abs(float(s))
-        need.append((x, max(margin * d, last_digit(s)) if d > 0 else 0.0))
+        need.append((x, margin * d))  # a moved number already moved by at least its last digit
     big = [n / x for x, n in need if x >= 1.0 and n > 0]
     rtol = _round_up(max(big)) if big else 0.0
     atol = _round_up(max((n - rtol * x for x, n in need), default=0.0))
@@ -189,7 +197,9 @@ def calibrate(path: Path, runs: list[dict[str, str]], margin: float) -> dict:
                 continue
             n_words, n_nums = numbers(cell_texts(other, san))
             if n_words != s_words or len(n_nums) != len(s_nums):
-                problems.append(f"{env}: the text around the numbers changed")
+                problems.append(
+                    f"{env}: the text around the numbers changed ({_first_difference(s_words, n_words)})"
+                )
                 continue
             for k, (a, b) in enumerate(zip(s_nums, n_nums)):
                 fa, fb = float(a), float(b)
@@ -226,8 +236,9 @@ def calibrate(path: Path, runs: list[dict[str, str]], margin: float) -> dict:
         "python": sys.version.split()[0],
         "how": (
             f"stored outputs vs {len(runs)} re-runs (settings below, BOOK_MODE=quick); tolerance = the "
-            f"smallest rtol/atol with atol + rtol*|stored| >= max({margin:g} * largest deviation, one unit "
-            "in the last printed digit) for every number of the cell"
+            f"smallest rtol/atol with atol + rtol*|stored| >= {margin:g} * largest deviation for every number "
+            "of the cell; a cell where nothing moved keeps one unit in its last printed digit, or is compared "
+            "exactly if it prints no decimals"
         ),
         "margin": margin,
         "perturbation_scale": 1e-6,
