@@ -83,7 +83,7 @@ test: book sysdeps lint data
 # initial weights (BOOK_PERTURB, book/perturb.py: what another CPU's summation order does to training).
 # The tolerances in their cells' metadata were measured by tools/calibrate.py (records in
 # chapters/calibration/) under other seeds than this one.
-NUMERICS_NB ?= chapters/01_tensors.ipynb chapters/02_first_networks.ipynb chapters/04_autodiff.ipynb chapters/05_lenet.ipynb chapters/06_resnet.ipynb chapters/07_distributed.ipynb
+NUMERICS_NB ?= chapters/01_tensors.ipynb chapters/02_first_networks.ipynb chapters/04_autodiff.ipynb chapters/05_lenet.ipynb chapters/05b_framework.ipynb chapters/06_resnet.ipynb chapters/07_distributed.ipynb
 test-numerics: $(STAMP)
 	ATEN_CPU_CAPABILITY=default OMP_NUM_THREADS=2 BOOK_PERTURB=7 BOOK_MODE=quick \
 	  $(BIN)/python -m pytest -q $(NUMERICS_NB) --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
