@@ -65,8 +65,8 @@ nbval: $(STAMP)
 
 # ruff (lint + format) over the code and the notebooks' code cells; actionlint over the CI workflow.
 lint: $(STAMP)
-	$(BIN)/ruff check book tools tests benchmarks chapters conftest.py setup.py
-	$(BIN)/ruff format --check book tools tests benchmarks chapters conftest.py setup.py
+	$(BIN)/ruff check book tools tests benchmarks chapters conftest.py setup.py _ext
+	$(BIN)/ruff format --check book tools tests benchmarks chapters conftest.py setup.py _ext
 	$(BIN)/actionlint .github/workflows/*.yml
 
 # Unit tests and every notebook, TEST_WORKERS pytest-xdist workers of one thread each (a notebook's cells
