@@ -1511,12 +1511,14 @@ def _installed_glyphs() -> frozenset[int]:
     return frozenset(have)
 
 
-def render_pdfs(decks: list[Path], handouts: dict[Path, Path] | None = None) -> None:
+def render_pdfs(
+    decks: list[Path], handouts: dict[Path, Path] | None = None, counts: dict[Path, int] | None = None
+) -> None:
     """A PDF beside every deck (reveal's print view) and, from ``handouts`` (deck -> its notes page),
     ``NN_name.notes.pdf``: each slide with its speaker notes under it."""
     from playwright.sync_api import sync_playwright
 
-    handouts = handouts or {}
+    handouts, counts = handouts or {}, counts or {}
     with sync_playwright() as p:
         browser = launch(p)
         for deck in decks:
@@ -1526,22 +1528,19 @@ def render_pdfs(decks: list[Path], handouts: dict[Path, Path] | None = None) -> 
             ):
                 if page_file is None:
                     continue
-                for _attempt in range(3):  # the print view is laid out after reveal says ready
+                for attempt in range(3):  # the print view may be laid out after reveal says ready
                     page = offline_page(browser)
                     page.goto(page_file.as_uri() + "?print-pdf")
                     page.evaluate(WAIT_READY)
-                    total = page.evaluate("() => window.__R.getTotalSlides()")
-                    page.wait_for_function(
-                        f"() => document.querySelectorAll('.pdf-page').length >= {total}", timeout=60_000
-                    )
-                    page.wait_for_timeout(300)
+                    total = counts.get(deck, 0)
+                    page.wait_for_timeout(500 * (attempt + 1))
                     tmp = pdf.with_suffix(".part")
                     page.pdf(path=str(tmp), prefer_css_page_size=True, print_background=True)
                     page.close()
                     if page.remote:
                         sys.exit(f"slides: {page_file.name} asked the network for {page.remote[:3]}")
                     pages = len(re.findall(rb"/Type\s*/Page\b", tmp.read_bytes()))
-                    if pages == total:
+                    if pages == total or not total:
                         break
                     print(f"slides: {pdf.name}: {pages} pages for {total} slides, printing again")
                 tmp.replace(pdf)
@@ -1558,7 +1557,7 @@ def build(out_dir: Path, pdf: bool = True, only: list[str] | None = None) -> lis
     if (out_dir / "vendor").exists():
         shutil.rmtree(out_dir / "vendor")
     shutil.copytree(VENDOR, out_dir / "vendor")
-    written, handouts = [], {}
+    written, handouts, counts = [], {}, {}
     for nb_path in deck_notebooks():
         if only and nb_path.stem not in only:
             continue
@@ -1580,6 +1579,7 @@ def build(out_dir: Path, pdf: bool = True, only: list[str] | None = None) -> lis
             tmp.write_text(body, encoding="utf-8")
             tmp.replace(path)
         written.append(target)
+        counts[target] = len(slides)
         if pdf:
             hpage = out_dir / f".{nb_path.stem}.handout.html"  # only to print the notes PDF
             hpage.write_text(render_deck(slides, title, handout=True), encoding="utf-8")
@@ -1593,7 +1593,7 @@ def build(out_dir: Path, pdf: bool = True, only: list[str] | None = None) -> lis
         else:
             t1 = time.time()
             try:
-                render_pdfs(written, handouts)
+                render_pdfs(written, handouts, counts)
             finally:
                 for h in handouts.values():
                     h.unlink(missing_ok=True)
