@@ -232,3 +232,15 @@ def test_any_notebook_builds_a_deck():
     assert any("print" in "".join(s.parts) for s in deck)
     assert 'href="../chapters/09_new.html"' in "".join(deck[-1].parts)
     assert all(s.notes for s in deck)
+
+
+def test_myst_comment_lines_are_not_shown():
+    nb = chapter(
+        cell(
+            new_markdown_cell("## 结果 (result)\n\n初始值是 0.5。\n% not-measured: 0.5\n"),
+            "slide",
+        ),
+    )
+    deck = deck_of(nb)
+    html = slides.render_deck(deck, "t")
+    assert "初始值是 0.5" in html and "not-measured" not in html

@@ -1052,7 +1052,8 @@ def build_deck(nb, pdf_name: str, stem: str | None = None, nb_dir: Path | None =
     ctx = Context(glue=glue_outputs(nb), published=published, nb_dir=nb_dir)
     for c in cells:  # what a slide shows of each Markdown cell (glue and links resolved)
         if c.cell_type == "markdown":
-            src = render_glue(c.source, ctx.glue, nb_dir)
+            src = re.sub(r"(?m)^%.*(?:\n|$)", "", c.source)  # MyST comments (e.g. % not-measured:)
+            src = render_glue(src, ctx.glue, nb_dir)
             src = re.sub(r'<a href="[^"]*\.(?:slides\.html|pdf)"[^>]*>.*?</a>[ ·|]*', "", src)
             c.slide_src = fix_links(src, published)
         else:
