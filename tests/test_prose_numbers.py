@@ -29,3 +29,12 @@ def test_integers_pass_and_constants_listed_in_a_comment_pass():
 def test_the_comment_line_is_not_prose():
     assert nbtool.NOT_MEASURED.search("% not-measured: 0.5 100%")
     assert flagged("% not-measured: 0.5") == []
+
+
+def test_a_glue_key_without_a_stored_output_is_reported(tmp_path):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("准确率 {glue:text}`acc:.2%`。")])
+    path = tmp_path / "x.ipynb"
+    nbformat.write(nb, path)
+    assert any("glue key 'acc' has no stored output" in e for e in nbtool.check(path))

@@ -164,7 +164,7 @@ def new(path: Path, title: str) -> None:
 #     % not-measured: 0.5 100% 1e-3
 NOT_MEASURED = re.compile(r"^%\s*not-measured:(.*)$", re.M)
 PROSE_NUMBER = re.compile(r"(?<![\w.])\d+\.\d+(?:\s*%)?(?![\w.])|(?<![\w.])\d+\s*%")
-CITATION_MARKERS = ("讲义", "论文", "原文", "paper", "[^", "](http", "{cite", "文献", "官方", "报告")
+CITATION_MARKERS = ("讲义", "笔记", "论文", "原文", "paper", "[^", "](http", "{cite", "文献", "官方", "报告")
 _NOT_PROSE = [
     re.compile(r"\{glue(?::\w+)?\}`[^`]*`"),  # glue roles
     re.compile(r"```.*?```", re.S),  # fenced code
@@ -209,6 +209,17 @@ def check(path: Path) -> list[str]:
         errs.append("cell 0 is not the current set-up cell (run `python tools/nbtool.py sync`)")
     elif "remove-cell" not in cells[0].metadata.get("tags", []):
         errs.append("the set-up cell must be tagged remove-cell")
+    glued = {
+        o.get("metadata", {}).get("scrapbook", {}).get("name")
+        for c in cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+    }
+    for i, c in enumerate(cells):
+        if c.cell_type == "markdown":
+            for name in re.findall(r"\{glue(?::\w+)?\}`([^`:]+)", c.source):
+                if name not in glued:
+                    errs.append(f"cell {i}: glue key {name!r} has no stored output (run `make execute`)")
     code = [c for c in cells[1:] if c.cell_type == "code"]
     if not code or "book.setup(" not in code[0].source:
         errs.append("the first code cell after the set-up cell must call book.setup(...)")
