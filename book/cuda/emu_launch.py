@@ -79,32 +79,44 @@ _KIND_NAMES = {
 }
 
 
-def _wait_child(pid: int, timeout: float) -> int | None:
-    """The child's wait status, or None after ``timeout`` seconds (Ctrl-C kills the child and re-raises)."""
+_UNREAPED: list[int] = []  # children that reported their result and are still exiting
+
+
+def _reap() -> None:
+    """Collect the children of earlier launches that have finished exiting (they exit after reporting)."""
+    for pid in list(_UNREAPED):
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:  # collected by someone else
+            done = pid
+        if done:
+            _UNREAPED.remove(pid)
+
+
+def _wait_child(pid: int, done_fd: int, timeout: float) -> int | None:
+    """The child's wait status, or None after ``timeout`` seconds (Ctrl-C kills the child and re-raises).
+
+    A child that finished the grid writes one byte to ``done_fd`` and then exits: tearing down a copy of a
+    process that has PyTorch loaded takes as long as the fork, so that child is collected later (``_reap``)
+    and its status is "exited normally". A child that died instead closes the pipe without a byte: then
+    its real wait status is returned.
+    """
     deadline = time.monotonic() + timeout
-    try:
-        fd = os.pidfd_open(pid)
-    except (AttributeError, OSError):
-        fd = None
     try:
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
                 return None
-            if fd is not None:
-                select.select([fd], [], [], min(left, 1.0))
-            else:
-                time.sleep(0.0005)
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                return status
+            ready, _, _ = select.select([done_fd], [], [], min(left, 1.0))
+            if ready:
+                if os.read(done_fd, 1):
+                    _UNREAPED.append(pid)
+                    return 0
+                return os.waitpid(pid, 0)[1]
     except BaseException:  # KeyboardInterrupt: stop the launch, keep Python
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
         raise
-    finally:
-        if fd is not None:
-            os.close(fd)
 
 
 class Function:
@@ -358,17 +370,24 @@ class Function:
         with _LAUNCH_LOCK:
             ctypes.memset(ctypes.addressof(_REPORT), 0, ctypes.sizeof(_REPORT))
             _REPORT.status = -1
+            _reap()
+            done_r, done_w = os.pipe()
             t0 = time.perf_counter()
             pid = os.fork()
-            if pid == 0:  # the child: run the grid, copy __device__ variables back, exit without cleanup
+            if pid == 0:  # the child: run the grid, copy __device__ variables back, say done, exit
                 try:
                     rc = launch(thunk, argbuf, gx, gy, gz, bx, by, bz, int(shared), ctypes.byref(cfg))
                     _REPORT.status = rc
                     if gsize:
                         ctypes.memmove(self.module._globals_shared_ptr, gptr, gsize)
+                    os.write(done_w, b"1")
                 finally:
                     os._exit(0)
-            status = _wait_child(pid, OPTIONS.watchdog_s)
+            os.close(done_w)  # now the pipe reaches end-of-file when the child dies
+            try:
+                status = _wait_child(pid, done_r, OPTIONS.watchdog_s)
+            finally:
+                os.close(done_r)
             elapsed = time.perf_counter() - t0
             if status is None:
                 os.kill(pid, signal.SIGKILL)
