@@ -69,14 +69,18 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check book tools tests benchmarks chapters conftest.py setup.py _ext
 	$(BIN)/actionlint .github/workflows/*.yml
 
-# Unit tests and every notebook, TEST_WORKERS pytest-xdist workers of one thread each (a notebook's cells
-# stay together on one worker: --dist loadscope). The stored outputs were written with the machine's own
-# instruction set and 2 threads, so this already checks them under another thread count. The offline
-# data set comes first (`make data`: fetched once, then only verified).
+# Unit tests and every notebook, TEST_WORKERS pytest-xdist workers of one thread each: a notebook's cells
+# and a test module's tests stay together on one worker (--dist loadscope), the notebooks first so that the
+# longest ones do not start last. Then the full-mode smoke runs, each a whole notebook in a kernel of its
+# own, spread one by one over the workers (--dist load). The stored outputs were written with the
+# machine's own instruction set and 2 threads, so this already checks them under another thread count.
+# The offline data set comes first (`make data`: fetched once, then only verified).
 TEST_WORKERS ?= 2
+SMOKE := tests/test_fullmode_smoke.py
+PYTEST_N = OMP_NUM_THREADS=1 BOOK_MODE=quick BOOK_DATA_DIR=$(DATA_DIR) $(BIN)/python -m pytest -q -n $(TEST_WORKERS) -p no:cacheprovider
 test: book sysdeps lint data
-	OMP_NUM_THREADS=1 BOOK_MODE=quick BOOK_DATA_DIR=$(DATA_DIR) $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope \
-	  tests $(NB) --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
+	$(PYTEST_N) --dist loadscope $(NB) tests --ignore=$(SMOKE) --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg
+	$(PYTEST_N) --dist load $(SMOKE)
 
 # The stored outputs must validate on other machines too: re-run the chapters whose outputs come from
 # float arithmetic under another kernel set and thread count AND a relative noise of 1e-6 on every model's

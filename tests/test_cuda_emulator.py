@@ -291,3 +291,21 @@ ptxas info    : Used 12 registers, 380 bytes cmem[0]
 def test_compile_error_is_reported():
     with pytest.raises(emulator.CompileError, match="undeclared|not declared"):
         SourceModule('extern "C" __global__ void k(float* x) { x[0] = undefined_name; }', no_extern_c=True)
+
+
+def test_finished_launch_children_are_collected():
+    """A launch returns when its child reports; the child exits afterwards and a later launch collects it."""
+    import time
+
+    from book.cuda import emu_launch
+
+    f = SourceModule("__global__ void twice(float* x) { x[threadIdx.x] *= 2; }").get_function("twice")
+    x = np.ones(32, np.float32)
+    for _ in range(20):
+        f(drv.InOut(x), block=(32, 1, 1))
+    np.testing.assert_array_equal(x, 2.0**20)
+    deadline = time.monotonic() + 30
+    while len(emu_launch._UNREAPED) > 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+        emu_launch._reap()
+    assert emu_launch._UNREAPED == []  # no zombie processes pile up in a long session
